@@ -243,7 +243,7 @@ class CloseClient:
         self._retry = retry
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
-        self._on_retry = on_retry
+        self.on_retry = on_retry
         self._monotonic = monotonic
         # trust_env keeps HTTP(S)_PROXY/NO_PROXY and SSL_CERT_FILE/DIR working; httpx
         # ignores env proxies when an explicit transport is given, so tests stay in-process.
@@ -383,8 +383,8 @@ class CloseClient:
                     raise self._error_for(response)
             if attempt >= policy.max_attempts:
                 raise failure
-            if self._on_retry is not None:
-                self._on_retry(attempt, delay, reason)
+            if self.on_retry is not None:
+                self.on_retry(attempt, delay, reason)
             await self._sleep(delay)
 
     def _rate_limited(self, response: httpx.Response) -> tuple[RateLimited, float | None]:

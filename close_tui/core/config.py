@@ -1,0 +1,183 @@
+"""Non-secret settings: profiles (base URL, who the key belongs to, last filter) and theme.
+
+One JSON file, ``config.json`` in ``platformdirs.user_config_dir("close-tui")`` (on Linux
+``$XDG_CONFIG_HOME/close-tui``, default ``~/.config/close-tui``). JSON because the
+standard library both reads and writes it, and the file is small and machine-written.
+
+The API key never goes here — it lives in the OS keyring (``core.credentials``). The
+models ignore unknown fields, so nothing stray (say, a key pasted in by hand) is ever
+carried along and written back. Writes are atomic (temp file + ``os.replace``) so a crash
+or a full disk leaves the old file, not half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+APP_NAME: Final = "close-tui"
+#: The profile used when ``--profile`` is not given; also its keyring username.
+DEFAULT_PROFILE: Final = "default"
+CONFIG_FILENAME: Final = "config.json"
+DEFAULT_BASE_URL: Final = "https://api.close.com/api/v1"
+ENV_BASE_URL: Final = "CLOSE_BASE_URL"
+
+
+class ConfigError(Exception):
+    """The config file exists but cannot be read; the message names the file."""
+
+
+class Profile(BaseModel):
+    """What close-tui remembers about one profile (one API key in the keyring)."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    base_url: str | None = None
+    """API base URL recorded by ``auth login --base-url``; ``None`` means the default."""
+    organization_name: str | None = None
+    """The key's organization at the last login, shown before the network answers."""
+    user_name: str | None = None
+    """The key's user at the last login."""
+    last_filter: dict[str, str] | None = None
+    """The last applied filter as ``GET /event/`` params (``EventFilter.to_params()``)."""
+
+
+class AppSettings(BaseModel):
+    """Settings of the app itself, shared by all profiles."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    theme: str | None = None
+    """Textual theme name; ``None`` keeps the app's default."""
+
+
+class Config(BaseModel):
+    """The whole settings file."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    version: int = 1
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    settings: AppSettings = Field(default_factory=AppSettings)
+
+    def profile(self, name: str | None = None) -> Profile:
+        """The named profile (the default one for ``None``), created empty if new."""
+        key = name or DEFAULT_PROFILE
+        if key not in self.profiles:
+            self.profiles[key] = Profile()
+        return self.profiles[key]
+
+
+def config_dir() -> Path:
+    """The per-user config directory (honours ``XDG_CONFIG_HOME`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / CONFIG_FILENAME
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The saved settings, or empty defaults when there is no file yet.
+
+    Raises :class:`ConfigError` when the file exists but is not valid: silently starting
+    over would drop the user's profiles the next time we save.
+    """
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return Config.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "top level"
+        raise ConfigError(
+            f"{path} is not a valid close-tui config ({where}: {first['msg']}); "
+            "fix it or delete it to start over."
+        ) from None
+
+
+def save_config(cfg: Config, path: Path | None = None) -> None:
+    """Write ``cfg`` atomically, readable by the user only.
+
+    The file holds no secret, but organization and user names are nobody else's business
+    on a shared machine, hence 0600 in a 0700 directory.
+    """
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = json.dumps(cfg.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            tmp.write(text)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, 0o600)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def update_profile(
+    name: str | None,
+    *,
+    path: Path | None = None,
+    **changes: object,
+) -> Profile:
+    """Load, change some fields of one profile, save; returns the updated profile."""
+    cfg = load_config(path)
+    profile = cfg.profile(name)
+    for field, value in changes.items():
+        if field not in Profile.model_fields:
+            raise TypeError(f"Profile has no field {field!r}")
+        setattr(profile, field, value)
+    save_config(cfg, path)
+    return profile
+
+
+def get_last_filter(profile: str | None = None, path: Path | None = None) -> dict[str, str] | None:
+    """The last applied filter of ``profile`` as event-list params, if one was saved."""
+    cfg = load_config(path)
+    found = cfg.profiles.get(profile or DEFAULT_PROFILE)
+    return dict(found.last_filter) if found and found.last_filter is not None else None
+
+
+def set_last_filter(
+    profile: str | None, params: Mapping[str, str] | None, path: Path | None = None
+) -> None:
+    """Remember ``params`` (``EventFilter.to_params()``) as the profile's last filter."""
+    update_profile(profile, path=path, last_filter=None if params is None else dict(params))
+
+
+def resolve_base_url(
+    flag: str | None,
+    profile: str | None,
+    env: Mapping[str, str],
+    cfg: Config | None = None,
+) -> str:
+    """The API base URL for this run: flag, else ``CLOSE_BASE_URL``, else the profile's
+    recorded URL, else Close's public API. Trailing slashes are dropped so callers can
+    append ``/event/`` without doubling them. ``cfg`` defaults to the saved config, read
+    only when flag and environment say nothing.
+    """
+    for candidate in (flag, env.get(ENV_BASE_URL)):
+        if candidate and candidate.strip():
+            return candidate.strip().rstrip("/")
+    cfg = cfg if cfg is not None else load_config()
+    found = cfg.profiles.get(profile or DEFAULT_PROFILE)
+    candidate = found.base_url if found else None
+    if candidate and candidate.strip():
+        return candidate.strip().rstrip("/")
+    return DEFAULT_BASE_URL

@@ -1,0 +1,158 @@
+"""Streaming writers for events: JSONL, JSON, CSV and a plain terminal table.
+
+Each writer takes events one at a time and writes them at once, so memory stays flat
+however many events pass through, and ``close-tui events | head`` sees output
+immediately.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from typing import Any, Protocol, TextIO
+
+from close_tui.core.models import Event
+from close_tui.core.sanitize import visible
+
+#: CSV columns, in order. JSON-valued columns hold compact JSON; see README "CSV columns".
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "date_updated",
+    "date_created",
+    "action",
+    "object_type",
+    "object_id",
+    "lead_id",
+    "user_id",
+    "request_id",
+    "api_key_id",
+    "organization_id",
+    "changed_fields",
+    "meta",
+    "data",
+    "previous_data",
+)
+_JSON_COLUMNS = frozenset({"meta", "data", "previous_data"})
+
+
+class EventWriter(Protocol):
+    def write(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class JsonlWriter:
+    """One event per line, JSON-equal to what the API returned."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, event: Event) -> None:
+        self._stream.write(_dumps(event.to_api()) + "\n")
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+class JsonWriter:
+    """A JSON array, written incrementally (``[`` first, ``]`` on close)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._count = 0
+
+    def write(self, event: Event) -> None:
+        self._stream.write(("[\n" if self._count == 0 else ",\n") + _dumps(event.to_api()))
+        self._count += 1
+
+    def close(self) -> None:
+        self._stream.write("[]\n" if self._count == 0 else "\n]\n")
+        self._stream.flush()
+
+
+class CsvWriter:
+    """One row per event; ``data`` missing is an empty cell, ``null`` is ``null``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+        self._stream = stream
+
+    def write(self, event: Event) -> None:
+        raw = event.to_api()
+        row: list[str] = []
+        for column in CSV_COLUMNS:
+            if column not in raw:
+                row.append("")
+            elif column in _JSON_COLUMNS:
+                row.append(_dumps(raw[column]))
+            elif column == "changed_fields":
+                row.append(";".join(str(f) for f in raw.get(column) or []))
+            else:
+                value = raw[column]
+                row.append("" if value is None else str(value))
+        self._writer.writerow(row)
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+class TableWriter:
+    """Aligned columns for a person at a terminal; API text made visible, never obeyed."""
+
+    def __init__(self, stream: TextIO, width: int | None = None) -> None:
+        self._stream = stream
+        self._width = width or shutil.get_terminal_size((120, 24)).columns
+        self._header_done = False
+
+    def write(self, event: Event) -> None:
+        from close_tui.core.summary import summarize
+
+        if not self._header_done:
+            self._line("TIME", "ACTION", "OBJECT TYPE", "OBJECT ID", "LEAD", "USER", "SUMMARY")
+            self._header_done = True
+        when = event.date_updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        self._line(
+            when,
+            event.action,
+            event.object_type,
+            event.object_id or "",
+            event.lead_id or "",
+            event.user_id or "system",
+            summarize(event),
+        )
+
+    def _line(self, *cells: str) -> None:
+        widths = (19, 10, 22, 14, 14, 14)
+        parts = [_fit(visible(c), w) for c, w in zip(cells, widths, strict=False)]
+        line = " ".join(parts) + " " + visible(cells[-1])
+        self._stream.write(line[: self._width].rstrip() + "\n")
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _fit(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text.ljust(width)
+    return text[: width - 1] + "…"
+
+
+def open_writer(fmt: str, stream: TextIO) -> EventWriter:
+    """The writer for ``fmt`` (jsonl, json, csv, table)."""
+    writers: dict[str, type[JsonlWriter | JsonWriter | CsvWriter | TableWriter]] = {
+        "jsonl": JsonlWriter,
+        "json": JsonWriter,
+        "csv": CsvWriter,
+        "table": TableWriter,
+    }
+    try:
+        return writers[fmt](stream)
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(writers)}") from None
+
