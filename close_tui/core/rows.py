@@ -1,0 +1,296 @@
+"""A compact store of event-table rows: what the table draws, and nothing more.
+
+A session can load a million events. Keeping a pydantic ``Event`` per row (with its raw
+JSON) costs kilobytes each; the table only ever draws a handful of short strings. So each
+row keeps exactly those strings, already made terminal-safe, plus the event id and its
+``date_updated`` as a float. Strings that repeat across rows (actions, object types, lead
+and user ids) are interned per store so a million rows share a few thousand objects.
+
+Order is the log's: newest ``date_updated`` first. :meth:`RowStore.append` adds older pages
+at the bottom in O(page); :meth:`RowStore.upsert` (live follow) updates known ids in
+place and merges new ones in at their place near the top.
+
+Time formatting lives here too, as plain functions of (timestamp, mode, now), so the table
+and the CLI show times alike and tests need no terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from heapq import merge
+from typing import Final, Literal
+
+from close_tui.core.models import Event
+from close_tui.core.sanitize import visible
+from close_tui.core.summary import summarize
+
+TimeMode = Literal["local", "utc", "relative"]
+TIME_MODES: Final[tuple[TimeMode, ...]] = ("local", "utc", "relative")
+
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
+
+
+class EventRow:
+    """One table row. ``__slots__`` keeps it at ~100 bytes plus its strings."""
+
+    __slots__ = (
+        "action",
+        "event_id",
+        "lead_id",
+        "object_short",
+        "object_type",
+        "summary",
+        "updated",
+        "user_id",
+    )
+
+    def __init__(
+        self,
+        event_id: str,
+        updated: float,
+        action: str,
+        object_type: str,
+        object_short: str,
+        lead_id: str | None,
+        user_id: str | None,
+        summary: str,
+    ) -> None:
+        self.event_id = event_id
+        #: ``date_updated`` as POSIX seconds: 24 bytes instead of a datetime's 48.
+        self.updated = updated
+        self.action = action
+        self.object_type = object_type
+        self.object_short = object_short
+        #: Full ids (interned) so names set later can still be looked up.
+        self.lead_id = lead_id
+        self.user_id = user_id
+        self.summary = summary
+
+    def replace_with(self, other: EventRow) -> None:
+        """Take ``other``'s values (a consolidated event: same id, newer content)."""
+        for name in EventRow.__slots__:
+            setattr(self, name, getattr(other, name))
+
+    def __repr__(self) -> str:
+        return f"EventRow({self.event_id!r}, {self.action!r}, {self.object_type!r})"
+
+
+def short_id(value: str | None, head: int = 3, tail: int = 3) -> str:
+    """``acti_4LNDQk…Fcao3e`` → ``acti_4LN…o3e``: prefix kept, middle elided.
+
+    Six base62 characters (~10^10 combinations) tell ids apart on one screen; the detail
+    pane shows the full id.
+    """
+    if not value:
+        return ""
+    prefix, sep, rest = value.partition("_")
+    if not sep or len(prefix) > 8:
+        prefix, rest = "", value
+    else:
+        prefix += "_"
+    if len(rest) <= head + tail + 1:
+        return visible(value)
+    return visible(f"{prefix}{rest[:head]}…{rest[-tail:]}")
+
+
+def format_time(
+    timestamp: float,
+    mode: TimeMode,
+    *,
+    now: float | None = None,
+    tz: tzinfo | None = None,
+) -> str:
+    """``Nov 20 12:48:23`` in local time (``tz`` or the system's), in UTC, or ``5m ago``.
+
+    Month names instead of numbers: ``11-12`` reads differently in the US and in Europe.
+    The year is left out because the log reaches back only 30 days.
+    """
+    if mode == "relative":
+        return format_age((time.time() if now is None else now) - timestamp)
+    if mode == "utc":
+        parts = time.gmtime(timestamp)
+        month, day, hour, minute, second = (
+            parts.tm_mon, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec
+        )  # fmt: skip
+    elif tz is not None:
+        moment = datetime.fromtimestamp(timestamp, tz)
+        month, day, hour, minute, second = (
+            moment.month, moment.day, moment.hour, moment.minute, moment.second
+        )  # fmt: skip
+    else:
+        parts = time.localtime(timestamp)
+        month, day, hour, minute, second = (
+            parts.tm_mon, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec
+        )  # fmt: skip
+    return f"{_MONTHS[month - 1]} {day:2d} {hour:02d}:{minute:02d}:{second:02d}"
+
+
+def format_age(seconds: float) -> str:
+    """A short age: ``now``, ``42s ago``, ``5m 03s ago``, ``3h 12m ago``, ``4d 2h ago``."""
+    future = seconds < 0
+    total = int(abs(seconds))
+    if total < 1:
+        return "now"
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        text = f"{days}d {hours}h" if hours else f"{days}d"
+    elif hours:
+        text = f"{hours}h {minutes:02d}m"
+    elif minutes:
+        text = f"{minutes}m {secs:02d}s"
+    else:
+        text = f"{secs}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What :meth:`RowStore.upsert` did, and how to find old positions afterwards."""
+
+    inserted: int
+    updated: int
+    #: old index -> new index, for the cursor and the scroll position.
+    remap: Callable[[int], int]
+
+
+def _identity(index: int) -> int:
+    return index
+
+
+def _newest_first(row: EventRow) -> float:
+    return -row.updated
+
+
+class RowStore:
+    """Rows newest first, with an id index for de-duplication and in-place updates."""
+
+    def __init__(self, summarizer: Callable[[Event], str] = summarize) -> None:
+        self._rows: list[EventRow] = []
+        self._by_id: dict[str, EventRow] = {}
+        self._interned: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
+        self._summarize = summarizer
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: int) -> EventRow:
+        return self._rows[index]
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._by_id
+
+    def clear(self) -> None:
+        self._rows = []
+        self._by_id = {}
+        self._interned = {}
+        self._labels = {}
+
+    def get(self, event_id: str) -> EventRow | None:
+        return self._by_id.get(event_id)
+
+    def index_of(self, event_id: str) -> int | None:
+        """Position of ``event_id`` (a scan: for occasional look-ups, not per frame)."""
+        row = self._by_id.get(event_id)
+        if row is None:
+            return None
+        for index, candidate in enumerate(self._rows):
+            if candidate is row:
+                return index
+        return None  # pragma: no cover - the index and the list always agree
+
+    def make_row(self, event: Event) -> EventRow:
+        """The drawable strings of ``event``, sanitized once here rather than per frame."""
+        intern = self._intern
+        object_id = event.object_id if isinstance(event.object_id, str) else ""
+        return EventRow(
+            event_id=event.id,
+            updated=event.date_updated.timestamp(),
+            action=self._label(event.action),
+            object_type=self._label(event.object_type),
+            object_short=short_id(object_id),
+            lead_id=intern(event.lead_id) if isinstance(event.lead_id, str) else None,
+            user_id=intern(event.user_id) if isinstance(event.user_id, str) else None,
+            summary=self._summarize(event),
+        )
+
+    def _intern(self, text: str) -> str:
+        return self._interned.setdefault(text, text)
+
+    def _label(self, text: str) -> str:
+        """Sanitized and shared: a few dozen distinct actions/types over all rows."""
+        label = self._labels.get(text)
+        if label is None:
+            label = self._labels[text] = self._intern(visible(text))
+        return label
+
+    def append(self, events: Iterable[Event]) -> tuple[int, int]:
+        """Add an older page at the bottom; known ids are updated in place, never doubled.
+
+        Returns ``(appended, updated)``. Costs O(len(events)).
+        """
+        return self.append_rows(self.make_row(event) for event in events)
+
+    def append_rows(self, rows: Iterable[EventRow]) -> tuple[int, int]:
+        """:meth:`append` for rows already made (bulk loads, benchmarks)."""
+        appended = updated = 0
+        by_id = self._by_id
+        add = self._rows.append
+        for row in rows:
+            known = by_id.get(row.event_id)
+            if known is not None:
+                if row.updated >= known.updated:
+                    known.replace_with(row)
+                    updated += 1
+                continue
+            by_id[row.event_id] = row
+            add(row)
+            appended += 1
+        return appended, updated
+
+    def upsert(self, events: Sequence[Event]) -> UpsertResult:
+        """Live follow: update known ids in place, merge new ones in by ``date_updated``.
+
+        New events normally land at the top, but the log can reveal events out of order,
+        so each goes where the newest-first order puts it. Only the head of the list down
+        to the oldest new event is rebuilt, so a poll costs O(head), not O(rows).
+        """
+        fresh: list[EventRow] = []
+        updated = 0
+        for event in events:
+            row = self.make_row(event)
+            known = self._by_id.get(row.event_id)
+            if known is not None:
+                if row.updated >= known.updated:
+                    known.replace_with(row)
+                    updated += 1
+                continue
+            self._by_id[row.event_id] = row
+            fresh.append(row)
+        if not fresh:
+            return UpsertResult(0, updated, _identity)
+
+        fresh.sort(key=_newest_first)
+        rows = self._rows
+        # Rows changed in place may break the order slightly; bisect still finds a sane spot.
+        head_end = bisect_right(rows, -fresh[-1].updated, key=_newest_first)
+        old_head = rows[:head_end]
+        rows[:head_end] = list(merge(old_head, fresh, key=_newest_first))
+        inserted = len(fresh)
+        new_positions = {id(row): index for index, row in enumerate(rows[: head_end + inserted])}
+
+        def remap(old_index: int) -> int:
+            if old_index >= head_end:
+                return old_index + inserted
+            if old_index < 0:
+                return old_index
+            return new_positions[id(old_head[old_index])]
+
+        return UpsertResult(inserted, updated, remap)

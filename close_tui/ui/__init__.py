@@ -1,0 +1,1 @@
+"""Textual front end: the only package that imports textual."""

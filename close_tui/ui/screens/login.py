@@ -1,0 +1,163 @@
+"""Sign in: a masked key, checked against ``GET /me/``, stored in the OS keyring.
+
+Shown when close-tui starts with no key, and again when the API answers 401 in the
+middle of a session (with the reason). If the keyring cannot store the key (no Secret
+Service, a locked collection), the key can still be used for this run only, in memory.
+The key is never echoed, logged or put in a message: only its masked form is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Input, Static
+
+from close_tui.core import errors
+from close_tui.core.credentials import CredentialStore, KeyringUnavailable, mask_key
+from close_tui.core.sanitize import visible
+
+
+@dataclass
+class LoginResult:
+    """What the login screen ends with: a checked key, or a wish to try the demo."""
+
+    key: str | None = field(default=None, repr=False)
+    me: dict[str, Any] = field(default_factory=dict, repr=False)
+    stored: bool = False
+    demo: bool = False
+
+    def __repr__(self) -> str:
+        return f"LoginResult(key={mask_key(self.key)!r}, stored={self.stored}, demo={self.demo})"
+
+
+def describe_me(me: dict[str, Any]) -> tuple[str, str]:
+    """(user, organization) names from a ``/me/`` answer, tolerant of missing fields."""
+    user = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
+    user = user or str(me.get("email") or me.get("id") or "unknown user")
+    orgs = me.get("organizations") or []
+    org = orgs[0].get("name") if orgs and isinstance(orgs[0], dict) else None
+    return user, str(org or "unknown organization")
+
+
+class LoginScreen(Screen[LoginResult]):
+    """The sign-in form."""
+
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen > Vertical {
+        width: 76; height: auto; padding: 1 2;
+        border: round $primary; background: $surface;
+    }
+    LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
+    LoginScreen #login-reason { color: $warning; margin-bottom: 1; }
+    LoginScreen #login-reason.-empty { display: none; }
+    LoginScreen #login-message { margin-top: 1; height: auto; }
+    LoginScreen #login-message.-error { color: $error; }
+    LoginScreen Horizontal { height: auto; margin-top: 1; }
+    LoginScreen Button { margin-right: 2; }
+    LoginScreen #login-memory { display: none; }
+    LoginScreen.-keyring-failed #login-memory { display: block; }
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("ctrl+d", "demo", "Try the demo", id="login.demo"),
+        Binding("ctrl+q", "app.quit", "Quit", id="login.quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        profile: str,
+        base_url: str,
+        check: Callable[[str], Awaitable[dict[str, Any]]],
+        store: CredentialStore,
+        reason: str | None = None,
+        allow_demo: bool = True,
+    ) -> None:
+        super().__init__()
+        self.profile = profile
+        self.base_url = base_url
+        self._check = check
+        self._store = store
+        self.reason = reason
+        self.allow_demo = allow_demo
+        self._checked: LoginResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Sign in to Close · profile {visible(self.profile)}"),
+                         id="login-title")
+            yield Static(Text(visible(self.reason or "")), id="login-reason",
+                         classes="" if self.reason else "-empty")
+            yield Static(Text(
+                "Paste an API key (Close → Settings → Developer → API keys). It is checked "
+                f"against {visible(self.base_url)}/me/ and stored in your OS keyring, "
+                "never in a file."
+            ))
+            yield Input(placeholder="api_…", password=True, id="login-key")
+            with Horizontal():
+                yield Button("Sign in", variant="primary", id="login-submit")
+                yield Button("Use for this run only", id="login-memory")
+                if self.allow_demo:
+                    yield Button("Try the demo (ctrl+d)", id="login-demo")
+            yield Static("", id="login-message")
+
+    def on_mount(self) -> None:
+        self.query_one("#login-key", Input).focus()
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        note = self.query_one("#login-message", Static)
+        note.update(Text(message))
+        note.set_class(error, "-error")
+
+    @on(Input.Submitted, "#login-key")
+    @on(Button.Pressed, "#login-submit")
+    def _submit(self) -> None:
+        key = self.query_one("#login-key", Input).value.strip()
+        if not key:
+            self._say("Paste a key first.", error=True)
+            return
+        self._say(f"Checking {mask_key(key)} …")
+        self._verify(key)
+
+    @work(exclusive=True, group="login", exit_on_error=False)
+    async def _verify(self, key: str) -> None:
+        try:
+            me = await self._check(key)
+        except errors.AuthError:
+            self._say(f"The API refused {mask_key(key)}: not stored. Check the key.", error=True)
+            return
+        except errors.CloseError as exc:
+            self._say(f"Could not check the key: {exc}", error=True)
+            return
+        user, org = describe_me(me)
+        try:
+            self._store.set(self.profile, key)
+        except KeyringUnavailable as exc:
+            self._checked = LoginResult(key=key, me=me, stored=False)
+            self.add_class("-keyring-failed")
+            self._say(
+                f"Signed in as {user} ({org}), but the key could not be stored: {exc}\n"
+                "Use it for this run only (kept in memory), or fix the keyring and retry.",
+                error=True,
+            )
+            return
+        self.dismiss(LoginResult(key=key, me=me, stored=True))
+
+    @on(Button.Pressed, "#login-memory")
+    def _memory_only(self) -> None:
+        if self._checked is not None:
+            self.dismiss(self._checked)
+
+    @on(Button.Pressed, "#login-demo")
+    def action_demo(self) -> None:
+        if self.allow_demo:
+            self.dismiss(LoginResult(demo=True))

@@ -1,0 +1,610 @@
+"""The filter form: only lets people build queries Close's event endpoint accepts.
+
+The endpoint takes 16 sets of filter fields and refuses the rest (``core.filters``).
+Instead of letting a query fail at the server, the form disables every field that cannot
+join what is already filled, says why next to it, names what would complete a partial
+set, and enables Apply only for a supported set. The date range goes with everything.
+
+Pasting an id anywhere in the form routes it to its field by prefix (``core.idroute``),
+so a ``lead_…`` copied from a log or a Close lead address lands in the lead id field
+wherever the cursor was.
+
+Everything quoted from the user's text is made visible (``core.sanitize``) and shown as
+``Content``, never parsed as markup: pasted ``[@click=app.quit]`` is just text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import ClassVar, Final, Literal
+
+from textual import events, on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from close_tui.core.catalog import OBJECT_TYPE_ACTIONS
+from close_tui.core.dates import DateParseError, parse_user_datetime
+from close_tui.core.filters import (
+    FILTER_FIELDS,
+    EventFilter,
+    can_add,
+    completions,
+    describe,
+    is_supported,
+    unsupported_message,
+    utc_now,
+    why_disabled,
+)
+from close_tui.core.idroute import (
+    FIELD_LABELS,
+    FieldCheck,
+    actions_for_context,
+    check_field_value,
+    route_paste,
+    show,
+    types_for_object_id,
+)
+from close_tui.core.sanitize import visible
+
+Severity = Literal["information", "warning", "error"]
+Level = Literal["", "muted", "ok", "warning", "error", "disabled"]
+
+#: Form fields in tab order: ids first (the usual start), then what narrows the events.
+FORM_FIELDS: Final[tuple[str, ...]] = (
+    "lead_id",
+    "user_id",
+    "request_id",
+    "since",
+    "object_type",
+    "object_id",
+    "action",
+    "until",
+)
+DATE_FIELDS: Final[tuple[str, ...]] = ("since", "until")
+
+_SHORT_LABELS: Final[dict[str, str]] = {
+    "lead_id": "lead",
+    "user_id": "user",
+    "request_id": "request",
+    "since": "since",
+    "object_type": "type",
+    "object_id": "object",
+    "action": "action",
+    "until": "until",
+}
+_PLACEHOLDERS: Final[dict[str, str]] = {
+    "lead_id": "lead_… or its URL",
+    "user_id": "user_…",
+    "request_id": "req_…",
+    "since": "2h, 3d, 2026-11-01",
+    "object_type": "activity.note (↑↓)",
+    "object_id": "acti_/cont_/oppo_…",
+    "action": "created (↑↓)",
+    "until": "date, …T10:00Z, 1h",
+}
+_HELP: Final[dict[str, str]] = {
+    "lead_id": "Lead id (lead_…): events of the lead and everything under it.",
+    "user_id": "User id (user_…): events caused by this user.",
+    "request_id": "Request id (req_…): events of one API request. Goes alone.",
+    "since": "Updated since: a date, a local date-time, …Z for UTC, or a span back (90m, 2h, 3d).",
+    "object_type": "Object type: ↑/↓ cycle the known types, → accepts the suggestion; "
+    "unknown types are allowed.",
+    "object_id": "Object id (acti_/cont_/oppo_/task_/lead_…): events of this one object.",
+    "action": "Action: ↑/↓ cycle the actions of the type, → accepts the suggestion.",
+    "until": "Updated until: a date (to the end of that day), a date-time, …Z, or a span back.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GivenDate:
+    """A date put in by :meth:`FilterForm.set_filter`, kept exactly while its text is
+    untouched, so re-applying a filter does not turn ``gt`` into ``gte`` or lose seconds."""
+
+    text: str
+    operator: str
+    when: datetime
+
+
+@dataclass(slots=True)
+class FormState:
+    """Everything the form shows, computed from the field texts alone (no widgets)."""
+
+    filled: frozenset[str]
+    reasons: dict[str, tuple[str, Level]] = field(default_factory=dict)
+    tooltips: dict[str, str] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
+    type_choices: tuple[str, ...] = ()
+    action_choices: tuple[str, ...] = ()
+    filter: EventFilter | None = None
+    hint: str = ""
+    hint_level: Level = ""
+
+
+def short_reason(field_name: str, why: str) -> str:
+    """``lead_id cannot be combined with request_id`` -> ``can't combine with request_id``."""
+    prefix = f"{field_name} cannot be combined with "
+    return "can't combine with " + why[len(prefix) :] if why.startswith(prefix) else why
+
+
+def format_local(when: datetime, tz: tzinfo) -> str:
+    """Local ISO minutes (``2026-11-20T14:30``), seconds only when there are some."""
+    local = when.astimezone(tz).replace(tzinfo=None)
+    if local.second == 0 and local.microsecond == 0:
+        return local.isoformat(timespec="minutes")
+    if local.microsecond == 0:
+        return local.isoformat(timespec="seconds")
+    return local.isoformat(timespec="microseconds")
+
+
+def _read_date(
+    name: str, text: str, now: datetime, tz: tzinfo, given: GivenDate | None
+) -> tuple[str, datetime]:
+    if given is not None and given.text == text:
+        return given.operator, given.when
+    bound: Literal["since", "until"] = "since" if name == "since" else "until"
+    when, inclusive = parse_user_datetime(text, now=now, bound=bound, local_tz=tz)
+    if bound == "since":
+        return ("gte" if inclusive else "gt"), when
+    return ("lte" if inclusive else "lt"), when
+
+
+def evaluate(
+    values: Mapping[str, str],
+    *,
+    now: datetime,
+    local_tz: tzinfo,
+    given_dates: Mapping[str, GivenDate] | None = None,
+) -> FormState:
+    """The form's state for these field texts: what is disabled and why, each field's
+    inline message, the hint line, and the filter to apply (``None`` when Apply must stay
+    disabled: an unsupported set, an invalid value or an unreadable date)."""
+    given_dates = given_dates or {}
+    texts = {name: values.get(name, "").strip() for name in FORM_FIELDS}
+    filled = frozenset(name for name in FILTER_FIELDS if texts[name])
+    state = FormState(filled=filled)
+    errors: list[tuple[str, str]] = []
+    warnings: list[tuple[str, str]] = []
+
+    name: str
+    for name in FILTER_FIELDS:
+        why = None if name in filled else why_disabled(filled, name)
+        if why is not None:
+            state.disabled.add(name)
+            state.reasons[name] = (short_reason(name, why), "disabled")
+            state.tooltips[name] = why
+            continue
+        check: FieldCheck = check_field_value(
+            name, texts[name], object_type=texts["object_type"], object_id=texts["object_id"]
+        )
+        state.tooltips[name] = _HELP[name]
+        if check.error:
+            errors.append((name, check.error))
+            state.reasons[name] = (check.error, "error")
+        elif check.warning:
+            warnings.append((name, check.warning))
+            state.reasons[name] = (check.warning, "warning")
+        else:
+            state.reasons[name] = ("", "")
+
+    state.type_choices = types_for_object_id(texts["object_id"])
+    state.action_choices = actions_for_context(texts["object_type"], texts["object_id"])
+    narrowed = len(state.type_choices) < len(OBJECT_TYPE_ACTIONS)
+    if narrowed and not texts["object_type"] and "object_type" not in state.disabled:
+        # An object id narrowed the types: say to which, so ↑/↓ is not a surprise.
+        shown = ", ".join(state.type_choices[:2])
+        more = ", …" if len(state.type_choices) > 2 else ""
+        state.reasons["object_type"] = (f"{shown}{more} (↑↓)", "muted")
+
+    dates: dict[str, tuple[str, datetime]] = {}
+    for name in DATE_FIELDS:
+        state.tooltips[name] = _HELP[name]
+        if not texts[name]:
+            state.reasons[name] = ("", "")
+            continue
+        try:
+            op, when = _read_date(name, texts[name], now, local_tz, given_dates.get(name))
+        except DateParseError as exc:
+            message = visible(str(exc))
+            errors.append((name, message))
+            state.reasons[name] = (message, "error")
+            state.tooltips[name] = message
+            continue
+        dates[name] = (op, when)
+        sign = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<"}[op]
+        local = format_local(when, local_tz).replace("T", " ")
+        state.reasons[name] = (f"{sign} {local}", "muted")
+        state.tooltips[name] = f"{_HELP[name]}\nRead as {sign} {local} local time."
+    if "since" in dates and "until" in dates and dates["since"][1] >= dates["until"][1]:
+        warnings.append(("until", "until is not after since: nothing will match"))
+
+    supported = is_supported(filled)
+    if errors:
+        where, message = errors[0]
+        state.hint, state.hint_level = f"{FIELD_LABELS[where]}: {message}", "error"
+    elif not supported:
+        adds = completions(filled)
+        if adds:
+            what = " or ".join(describe(a) for a in adds)
+            state.hint, state.hint_level = f"{describe(filled)}: add {what}", "warning"
+        else:
+            state.hint, state.hint_level = unsupported_message(filled), "error"
+    else:
+        parts = [describe(filled)]
+        if dates:
+            parts.append(" ".join(state.reasons[n][0] for n in DATE_FIELDS if n in dates))
+        state.hint = "✓ " + " · ".join(parts) + " · Enter applies"
+        state.hint_level = "ok"
+        if warnings:
+            where, message = warnings[0]
+            state.hint += f" · {FIELD_LABELS[where]}: {message}"
+            state.hint_level = "warning"
+
+    if supported and not errors:
+        changes: dict[str, object] = {f: texts[f] for f in filled}
+        for op, when in dates.values():
+            changes[f"date_updated__{op}"] = when
+        state.filter = EventFilter().replace(**changes)
+    return state
+
+
+class FieldInput(Input):
+    """A one-line input for one form field: up/down cycle its known choices (object
+    types, actions), and pastes go to the form, which routes ids by prefix."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "cycle_choice(1)", "Next choice", show=False),
+        Binding("up", "cycle_choice(-1)", "Previous choice", show=False),
+    ]
+
+    def __init__(self, field_name: str, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id, compact=True, select_on_focus=True)
+        self.field_name = field_name
+        self.choices: tuple[str, ...] = ()
+
+    def set_choices(self, choices: tuple[str, ...]) -> None:
+        if choices != self.choices:
+            self.choices = choices
+            self.suggester = SuggestFromList(choices, case_sensitive=False) if choices else None
+
+    def action_cycle_choice(self, step: int) -> None:
+        if not self.choices:
+            raise SkipAction()
+        value = self.value.strip()
+        if value in self.choices:
+            index = (self.choices.index(value) + step) % len(self.choices)
+        else:
+            index = 0 if step > 0 else len(self.choices) - 1
+        self.value = self.choices[index]
+        self.cursor_position = len(self.value)
+
+    def _form(self) -> FilterForm | None:
+        return next((node for node in self.ancestors if isinstance(node, FilterForm)), None)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Runs before Input's own handler; prevent_default keeps that one from inserting.
+        form = self._form()
+        if form is None:
+            return
+        event.prevent_default()
+        event.stop()
+        form.paste_text(event.text, target=self.field_name)
+
+    def action_paste(self) -> None:
+        """ctrl+v pastes the app's own clipboard (an id copied from the table): route it
+        like a terminal paste."""
+        form = self._form()
+        if form is None:
+            super().action_paste()
+        else:
+            form.paste_text(self.app.clipboard, target=self.field_name)
+
+
+class FilterForm(Widget):
+    """Build an :class:`EventFilter` from the keyboard; posts :class:`Applied`."""
+
+    DEFAULT_CSS = """
+    FilterForm {
+        height: auto;
+        background: $surface;
+        border-bottom: hkey $panel;
+
+        #fields {
+            grid-size: 4;
+            grid-columns: 1fr;
+            grid-rows: 2;
+            grid-gutter: 0 1;
+            height: auto;
+        }
+        .cell { height: 2; }
+        .cell-row { height: 1; }
+        .field-label { width: 9; padding: 0 1; color: $text-muted; }
+        .cell:focus-within .field-label { color: $accent; text-style: bold; }
+        FieldInput { width: 1fr; }
+        FieldInput:disabled { background: $surface; }
+        /* Under label and input both: "can't combine with request_id" fits in 29 cells. */
+        .reason {
+            height: 1;
+            color: $text-muted;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            &.-disabled { text-style: dim italic; }
+            &.-warning { color: $text-warning; }
+            &.-error { color: $text-error; }
+        }
+        #status-row { height: 1; }
+        #hint {
+            width: 1fr;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            color: $text-muted;
+            &.-ok { color: $text-success; }
+            &.-warning { color: $text-warning; }
+            &.-error { color: $text-error; }
+        }
+        #hint { padding-left: 1; }
+        Button { margin-left: 1; min-width: 9; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: Input binds ctrl+x to "cut", and focus is usually in an Input.
+        Binding("ctrl+x", "clear", "Clear filter", id="form.clear", priority=True),
+        Binding("escape", "leave", "To table", id="form.leave"),
+        # Inputs submit on Enter themselves; this one serves the rest of the form.
+        Binding("enter", "apply", "Apply", id="form.apply", show=False),
+    ]
+
+    class Applied(Message):
+        """The user applied a supported filter."""
+
+        def __init__(self, form: FilterForm, filter: EventFilter) -> None:
+            super().__init__()
+            self.form = form
+            self.filter = filter
+
+        @property
+        def control(self) -> FilterForm:
+            return self.form
+
+    class Leave(Message):
+        """Escape: the app should move focus from the form to the event table."""
+
+    class Notice(Message):
+        """Something to tell the user about a paste. ``text`` is plain text with user
+        values already made visible: show it with ``notify(..., markup=False)``."""
+
+        def __init__(self, text: str, severity: Severity = "information") -> None:
+            super().__init__()
+            self.text = text
+            self.severity: Severity = severity
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime] | None = None,
+        local_tz: tzinfo | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._now = now or utc_now
+        self._local_tz: tzinfo = local_tz or datetime.now().astimezone().tzinfo or UTC
+        self._given_dates: dict[str, GivenDate] = {}
+        self._state: FormState | None = None
+        self._shown: dict[str, tuple[str, Level]] = {}
+        self._pending_filter: EventFilter | None = None
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="fields"):
+            for name in FORM_FIELDS:
+                with Vertical(classes="cell", id=f"{name}-cell"):
+                    with Horizontal(classes="cell-row"):
+                        yield Label(Content(_SHORT_LABELS[name]), classes="field-label")
+                        yield FieldInput(name, placeholder=_PLACEHOLDERS[name], id=name)
+                    yield Static(Content(""), classes="reason", id=f"{name}-reason")
+        with Horizontal(id="status-row"):
+            yield Static(Content(""), id="hint")
+            yield Button("Apply", id="apply", variant="primary", compact=True, disabled=True)
+            yield Button("Clear", id="clear", compact=True)
+
+    def on_mount(self) -> None:
+        if self._pending_filter is not None:
+            self.set_filter(self._pending_filter)
+        self._refresh_state()
+
+    # -- public API -----------------------------------------------------------------
+
+    @property
+    def current_filter(self) -> EventFilter | None:
+        """The filter Apply would send now; ``None`` when unsupported or invalid."""
+        return self._evaluate().filter
+
+    @property
+    def state(self) -> FormState:
+        """The last computed state (what the widgets show)."""
+        return self._state if self._state is not None else self._evaluate()
+
+    def set_filter(self, flt: EventFilter) -> None:
+        """Fill the fields from ``flt``; its dates are shown in local time and kept exact."""
+        if not self.query(FieldInput):  # called before compose: fill the fields on mount
+            self._pending_filter = flt
+            return
+        self._pending_filter = None
+        self._given_dates = {}
+        values: dict[str, str] = {name: getattr(flt, name) or "" for name in FILTER_FIELDS}
+        for name, ops in (("since", ("gte", "gt")), ("until", ("lte", "lt"))):
+            values[name] = ""
+            for op in ops:
+                when: datetime | None = getattr(flt, f"date_updated__{op}")
+                if when is not None:
+                    text = format_local(when, self._local_tz)
+                    self._given_dates[name] = GivenDate(text, op, when)
+                    values[name] = text
+                    break
+        for name in FORM_FIELDS:
+            self._set_value(name, values[name])
+        self._refresh_state()
+
+    def clear(self) -> None:
+        self._given_dates = {}
+        for name in FORM_FIELDS:
+            self._set_value(name, "")
+        self._refresh_state()
+
+    def focus_first(self) -> None:
+        """Focus the first enabled field (lead id unless a request id rules it out)."""
+        for name in FORM_FIELDS:
+            field_input = self.field_input(name)
+            if not field_input.disabled:
+                field_input.focus()
+                return
+
+    def field_input(self, name: str) -> FieldInput:
+        return self.query_one(f"#{name}", FieldInput)
+
+    def values(self) -> dict[str, str]:
+        return {name: self.field_input(name).value for name in FORM_FIELDS}
+
+    def paste_text(self, text: str, target: str | None = None) -> None:
+        """Put pasted ``text`` where it belongs (see :func:`core.idroute.route_paste`);
+        ``target`` is the field it was pasted into, ``None`` for the form as a whole."""
+        route = route_paste(text, target)
+        if route.error is not None:
+            self.post_message(self.Notice(route.error, "error"))
+            return
+        if route.field is None:
+            if target is not None and route.value:
+                self._insert_text(target, visible(route.value))
+            return
+        destination: str = route.field
+        filled = self._evaluate().filled - {destination}
+        why = why_disabled(filled, destination)
+        if why is not None:
+            self.post_message(
+                self.Notice(
+                    f"can't put {show(route.value)} in {FIELD_LABELS[destination]}: {why}", "error"
+                )
+            )
+            return
+        self._set_value(destination, route.value)
+        if route.implied_object_type and can_add(filled | {destination}, "object_type"):
+            self._set_value("object_type", route.implied_object_type)
+        if route.warning:
+            self.post_message(self.Notice(route.warning, "warning"))
+        elif target is not None and destination != target:
+            self.post_message(
+                self.Notice(f"{show(route.value)} put in {FIELD_LABELS[destination]}")
+            )
+        self._refresh_state()
+        destination_input = self.field_input(destination)
+        if not destination_input.has_focus:
+            destination_input.focus()
+
+    # -- actions and handlers -----------------------------------------------------------
+
+    def action_apply(self) -> None:
+        flt = self.current_filter
+        if flt is not None:
+            self.post_message(self.Applied(self, flt))
+
+    def action_clear(self) -> None:
+        self.clear()
+        self.focus_first()
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+    @on(Input.Changed)
+    def _field_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._refresh_state()
+
+    @on(Input.Submitted)
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    @on(Button.Pressed, "#apply")
+    def _apply_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_apply()
+
+    @on(Button.Pressed, "#clear")
+    def _clear_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_clear()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # A paste while a button has focus (inputs route their own pastes).
+        event.stop()
+        self.paste_text(event.text, target=None)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _evaluate(self) -> FormState:
+        return evaluate(
+            self.values(),
+            now=self._now(),
+            local_tz=self._local_tz,
+            given_dates=self._given_dates,
+        )
+
+    def _set_value(self, name: str, value: str) -> None:
+        field_input = self.field_input(name)
+        field_input.value = value
+        field_input.cursor_position = len(value)
+
+    def _insert_text(self, name: str, text: str) -> None:
+        field_input = self.field_input(name)
+        start, end = field_input.selection
+        field_input.replace(text, start, end)
+
+    def _refresh_state(self) -> None:
+        state = self._evaluate()
+        self._state = state
+        for name in FORM_FIELDS:
+            field_input = self.field_input(name)
+            # Filled fields stay enabled whatever happens, so they can always be emptied.
+            field_input.disabled = name in state.disabled
+            text, level = state.reasons.get(name, ("", ""))
+            field_input.set_class(level == "error", "-invalid")
+            self._show(field_input, f"#{name}-reason", text, level, state.tooltips.get(name, ""))
+        self.field_input("object_type").set_choices(state.type_choices)
+        self.field_input("action").set_choices(state.action_choices)
+        self._show(None, "#hint", state.hint, state.hint_level, "")
+        apply_button = self.query_one("#apply", Button)
+        apply_button.disabled = state.filter is None
+        self._set_tooltip(
+            apply_button,
+            "Apply (Enter)" if state.filter is not None else state.hint or "nothing to apply",
+        )
+
+    def _show(
+        self, field_input: FieldInput | None, selector: str, text: str, level: Level, tip: str
+    ) -> None:
+        """Update a message line (and its field's tooltip) only when it changed: this
+        runs on every keystroke, and each update costs a relayout."""
+        line = self.query_one(selector, Static)
+        if self._shown.get(selector) != (text, level):
+            self._shown[selector] = (text, level)
+            line.update(Content(text), layout=False)  # fixed one-line size: no relayout
+            for each in ("muted", "ok", "warning", "error", "disabled"):
+                line.set_class(level == each, f"-{each}")
+        if field_input is not None:
+            self._set_tooltip(field_input, tip)
+
+    def _set_tooltip(self, widget: Widget, tip: str) -> None:
+        current = widget.tooltip
+        if not isinstance(current, Content) or current.plain != tip:
+            widget.tooltip = Content(tip)

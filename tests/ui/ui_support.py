@@ -1,0 +1,74 @@
+"""App fixtures: the explorer on a seeded emulator with a frozen clock, in UTC.
+
+Everything that could make a screen differ between runs is pinned: the dataset's seed
+and "now", the clock the app reads for relative times, the time zone, the terminal
+size (120×40) and the input cursor (no blinking).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.worker import WorkerCancelled
+
+from close_tui.core.client import CloseClient, RetryPolicy
+from close_tui.core.filters import EventFilter
+from close_tui.emulator import Emulator
+from close_tui.session import DEMO_BASE_URL
+from close_tui.ui.app import CloseTuiApp
+
+UI_NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+SIZE = (120, 40)
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def make_client(
+    emulator: Emulator, *, key: str | None = None, attempts: int = 2, **kw: Any
+) -> CloseClient:
+    return CloseClient(
+        DEMO_BASE_URL,
+        api_key=key or emulator.admin_key,
+        transport=emulator.transport(),
+        retry=RetryPolicy(max_attempts=attempts, base_delay=0.0, jitter=0.0),
+        sleep=no_sleep,
+        **kw,
+    )
+
+
+def make_app(
+    emulator: Emulator | None = None,
+    *,
+    client: CloseClient | None = None,
+    initial_filter: EventFilter | None = None,
+    organization: str | None = "Los Pollos Hermanos",
+    **kw: Any,
+) -> CloseTuiApp:
+    if client is None:
+        assert emulator is not None
+        client = make_client(emulator)
+    return CloseTuiApp(
+        client,
+        organization=organization,
+        initial_filter=initial_filter,
+        now=lambda: UI_NOW,
+        local_tz=UTC,
+        detail_debounce=0.0,
+        **kw,
+    )
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until every worker is done and the screen has caught up (no sleeps)."""
+    app = pilot.app
+    for _ in range(20):
+        with contextlib.suppress(WorkerCancelled):  # a replaced page fetch is cancelled
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers) and not getattr(app, "loading", False):
+            break
+    await pilot.pause()
