@@ -83,7 +83,8 @@ def raw_event(index: int) -> dict[str, Any]:
         "organization_id": "orga_RbREgmiiwcr1w2b4cOnCMQaQPSIFxMqAD2Dh243uxcH",
         "user_id": None if index % 17 == 0 else object_id("user_", index % 20),
         "request_id": "req_" + b62(index * 31 + 3, 22),
-        "api_key_id": None,
+        # Every seventh change through one of three integration keys.
+        "api_key_id": None if index % 7 else "api_" + b62(index % 3 + 11, 22),
         "lead_id": lead,
         "meta": {"request_method": "POST", "request_path": "/api/v1/activity/note/"},
     }
@@ -154,6 +155,7 @@ def direct_rows(count: int) -> Iterator[list[EventRow]]:
                     leads[index % 5000],
                     None if index % 17 == 0 else users[index % 20],
                     f"{heads[index % 500]}{index:08x}",
+                    model.api_key_id,
                 )
             )
         yield chunk
@@ -250,7 +252,7 @@ def untraced_strings(table: EventTable, rows: int) -> int:
     for index in range(rows):
         row = table.row_at(index)
         for value in (row.event_id, row.lead_id, row.user_id, row.action, row.object_type,
-                      row.object_short, row.summary):  # fmt: skip
+                      row.object_short, row.summary, row.api_key_id):  # fmt: skip
             if value is None or id(value) in seen:
                 continue
             seen.add(id(value))

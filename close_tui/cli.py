@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from close_tui.core.dates import DateParseError, parse_user_datetime
 from close_tui.core.filters import FILTER_FIELDS, EventFilter, UnsupportedFilter
+from close_tui.core.idroute import check_field_value
+from close_tui.core.sanitize import visible
 
 if TYPE_CHECKING:
     from close_tui.core.client import CloseClient
@@ -40,7 +43,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports one clear line and exit 2, never a traceback."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        # argparse echoes the offending argument: control characters in it must be
+        # shown, not obeyed (and a CR must not split the one error line).
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {visible(message)}\n")
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -81,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --demo: the emulated organization keeps producing events",
     )
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="with --demo: mix in records made to break terminals (markup, escape "
+        "sequences, huge data)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     events = sub.add_parser(
@@ -110,6 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, jsonl when piped or with -o)",
     )
     events.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    events.add_argument(
+        "--parallel", type=_positive_int, metavar="N",
+        help="fetch N date windows concurrently, written in order (default: sequential)",
+    )
+    events.add_argument(
+        "--max-rate", type=_positive_float, metavar="R",
+        help="at most R requests per second (default: 80%% of the limit the server "
+        "announces in its RateLimit header)",
+    )
+    events.add_argument(
+        "--state", metavar="FILE",
+        help="archive mode: start where the run that wrote FILE stopped (5 minutes of "
+        "overlap, nothing written twice) and update FILE on success; each run's output "
+        "holds only the new events",
+    )
+    events.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress bar on stderr (it is shown only on a terminal anyway)",
+    )
     _request_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
@@ -174,7 +204,20 @@ def _positive_int(text: str) -> int:
 
 def filter_from_args(args: argparse.Namespace, *, now: datetime) -> EventFilter:
     """The EventFilter the flags describe; UsageError for bad dates or combinations."""
-    values: dict[str, Any] = {name: getattr(args, name) or None for name in FILTER_FIELDS}
+    given = {name: getattr(args, name) for name in FILTER_FIELDS}
+    for name, value in given.items():
+        # `--lead-id "$UNSET"` must not silently become "the whole log".
+        if value is not None and not value.strip():
+            raise UsageError(f"--{name.replace('_', '-')} is empty")
+    values: dict[str, Any] = {name: value or None for name, value in given.items()}
+    for name in FILTER_FIELDS:
+        if values[name] is None:
+            continue
+        check = check_field_value(
+            name, values[name], object_type=values["object_type"], object_id=values["object_id"]
+        )
+        if check.error:
+            raise UsageError(f"--{name.replace('_', '-')}: {check.error}")
     try:
         if args.since:
             since, _ = parse_user_datetime(args.since, now=now, bound="since")
@@ -253,6 +296,7 @@ def make_client(args: argparse.Namespace) -> CloseClient:
     try:
         session = open_session(
             demo=getattr(args, "demo", False),
+            hostile=getattr(args, "hostile", False),
             profile=getattr(args, "profile", None),
             base_url=getattr(args, "base_url", None),
             timeout=getattr(args, "timeout", 30.0),
@@ -272,19 +316,75 @@ class _AuthProblem(Exception):
 
 
 async def _events(args: argparse.Namespace, client: CloseClient, flt: EventFilter) -> int:
+    """Stream or export events: a snapshot (upper bound fixed at the start), newest first.
+
+    With ``-o``, ``--parallel`` or ``--state`` it is an *export*: the bounds and a summary
+    go to stderr, with a progress bar when stderr is a terminal. Without them the output
+    is the same stream, and stderr stays quiet (``close-tui events | head``).
+    """
     from close_tui.core.export import open_writer
+    from close_tui.core.exporter import (
+        ExportBounds,
+        ExportOptions,
+        StateMismatch,
+        export_events,
+        load_state,
+        new_state,
+        save_state,
+    )
+    from close_tui.core.progress import ProgressLine
 
     fmt = args.format or ("table" if not args.output and sys.stdout.isatty() else "jsonl")
+    export_mode = bool(args.output or args.parallel or args.state)
+    state = None
+    if args.state:
+        if args.max:
+            raise UsageError("--max cannot be used with --state: the archive would have a gap")
+        try:
+            state = load_state(args.state, flt) or new_state(flt)
+        except (StateMismatch, OSError) as exc:
+            raise UsageError(str(exc)) from None
+    options = ExportOptions(
+        parallel=args.parallel or 1, max_rate=args.max_rate, max_events=args.max
+    )
+    progress = None
+    if export_mode and not args.no_progress and sys.stderr.isatty():
+        width = shutil.get_terminal_size((80, 24)).columns
+        progress = ProgressLine(sys.stderr, width=width)
+
+    def on_start(bounds: ExportBounds) -> None:
+        if export_mode:
+            where = f" to {args.output}" if args.output else ""
+            print(f"close-tui: exporting{where}: snapshot {bounds.describe()}", file=sys.stderr)
+
     with _output(args.output) as stream:
         writer = open_writer(fmt, stream)
         try:
-            async for event in client.iter_events(flt, max_events=args.max):
-                writer.write(event)
+            result = await export_events(
+                client, flt, writer, options=options, state=state, on_start=on_start,
+                on_progress=progress.update if progress is not None else None,
+            )
             writer.close()
             stream.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
             return EXIT_OK
+        finally:
+            if progress is not None:
+                progress.finish()
+    for warning in result.warnings:
+        print(f"close-tui: warning: {warning}", file=sys.stderr)
+    if args.state and result.state is not None:
+        save_state(args.state, result.state)
+    if export_mode:
+        rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
+        print(
+            f"close-tui: {result.events} events in {result.elapsed:.2f} s ({rate:.0f}/s); "
+            f"{result.requests} requests, {result.rate_limited} rate-limited (429)"
+            + (f", {result.duplicates} duplicates dropped" if result.duplicates else "")
+            + (f"; state saved to {args.state}" if args.state else ""),
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -39,10 +39,14 @@ class Session:
     emulator: Emulator | None = None
 
 
-def open_demo(*, live: bool = False, retry: RetryPolicy | None = None) -> Session:
+def open_demo(
+    *, live: bool = False, hostile: bool = False, retry: RetryPolicy | None = None
+) -> Session:
+    """The emulator's organization, in-process. ``hostile`` mixes in records made to
+    break terminals (``emulator/hostile.py``): a way to see that they cannot."""
     from close_tui.emulator import Emulator, EmulatorConfig
 
-    emulator = Emulator(EmulatorConfig(live=live))
+    emulator = Emulator(EmulatorConfig(live=live, hostile=hostile))
     client = CloseClient(
         DEMO_BASE_URL,
         api_key=emulator.admin_key,
@@ -58,6 +62,7 @@ def open_session(
     *,
     demo: bool = False,
     live: bool = False,
+    hostile: bool = False,
     profile: str | None = None,
     base_url: str | None = None,
     env: Mapping[str, str] | None = None,
@@ -71,7 +76,7 @@ def open_session(
     """
     retry = RetryPolicy() if retries is None else RetryPolicy(max_attempts=retries + 1)
     if demo:
-        return open_demo(live=live, retry=retry)
+        return open_demo(live=live, hostile=hostile, retry=retry)
     from close_tui.core.credentials import KeyringUnavailable, resolve_base_url, resolve_key
 
     environ = os.environ if env is None else env

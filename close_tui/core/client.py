@@ -150,11 +150,18 @@ def _decode_json(response: httpx.Response) -> Any:
     if ctype and "json" not in ctype:
         raise _UnreadableBody(f"non-JSON body: {visible(ctype)[:60]}")
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, parse_int=_parse_int)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _UnreadableBody(
             f"invalid JSON ({len(response.content)} bytes; truncated or malformed)"
         ) from exc
+
+
+def _parse_int(literal: str) -> int | float:
+    """Python refuses to read integers over 4,300 digits (a guard against slow parsing);
+    one such value in an event's data must not make its whole page unreadable. It is
+    read as a float instead (infinite if it is that large): shown, not exact."""
+    return int(literal) if len(literal) <= 4300 else float(literal)
 
 
 def _clip(text: str) -> str:

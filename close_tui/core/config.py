@@ -34,6 +34,17 @@ class ConfigError(Exception):
     """The config file exists but cannot be read; the message names the file."""
 
 
+class SavedView(BaseModel):
+    """A named investigation: a server filter plus a local predicate (both may be empty)."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    params: dict[str, str] = Field(default_factory=dict)
+    """The server filter as ``GET /event/`` params (``EventFilter.to_params()``)."""
+    predicate: str = ""
+    """The local predicate as typed (``core.predicates``), ``""`` for none."""
+
+
 class Profile(BaseModel):
     """What close-tui remembers about one profile (one API key in the keyring)."""
 
@@ -47,6 +58,8 @@ class Profile(BaseModel):
     """The key's user at the last login."""
     last_filter: dict[str, str] | None = None
     """The last applied filter as ``GET /event/`` params (``EventFilter.to_params()``)."""
+    views: dict[str, SavedView] = Field(default_factory=dict)
+    """Saved views by name (per profile: the ids in a filter belong to one organization)."""
 
 
 class AppSettings(BaseModel):
@@ -159,6 +172,26 @@ def set_last_filter(
 ) -> None:
     """Remember ``params`` (``EventFilter.to_params()``) as the profile's last filter."""
     update_profile(profile, path=path, last_filter=None if params is None else dict(params))
+
+
+def get_views(profile: str | None = None, path: Path | None = None) -> dict[str, SavedView]:
+    """The saved views of ``profile``, by name."""
+    found = load_config(path).profiles.get(profile or DEFAULT_PROFILE)
+    return dict(found.views) if found else {}
+
+
+def save_view(
+    profile: str | None, name: str, view: SavedView | None, path: Path | None = None
+) -> None:
+    """Save (or with ``None`` delete) the view ``name`` of ``profile``."""
+    cfg = load_config(path)
+    views = dict(cfg.profile(profile).views)
+    if view is None:
+        views.pop(name, None)
+    else:
+        views[name] = view
+    cfg.profile(profile).views = views
+    save_config(cfg, path)
 
 
 def resolve_base_url(

@@ -171,7 +171,9 @@ def text_diff(old: str, new: str, *, context: int = 1) -> tuple[str, ...]:
     hunks. Cut at :data:`MAX_DIFF_LINES` lines."""
     lines: list[str] = []
     diff = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), lineterm="", n=context
+        # split("\n"), not splitlines(): the latter also breaks at CR, VT, FF, U+2028…,
+        # which must stay visible characters (␍) in the diff, not become line breaks.
+        old.split("\n"), new.split("\n"), lineterm="", n=context
     )
     for line in diff:
         if line.startswith(("---", "+++")) and not lines:

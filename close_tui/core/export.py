@@ -8,9 +8,10 @@ immediately.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 from close_tui.core.models import Event
 from close_tui.core.sanitize import visible
@@ -42,6 +43,23 @@ class EventWriter(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class RenderingWriter(Protocol):
+    """A writer that can turn an event into its text ahead of time.
+
+    ``write(e)`` is ``write_rendered(render(e))``. The parallel exporter renders events of
+    windows that must wait their turn as they arrive, so their turn costs a plain copy.
+    """
+
+    def write(self, event: Event) -> None: ...
+
+    def render(self, event: Event) -> str: ...
+
+    def write_rendered(self, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -52,8 +70,14 @@ class JsonlWriter:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
+    def render(self, event: Event) -> str:
+        return _dumps(event.to_api()) + "\n"
+
+    def write_rendered(self, text: str) -> None:
+        self._stream.write(text)
+
     def write(self, event: Event) -> None:
-        self._stream.write(_dumps(event.to_api()) + "\n")
+        self._stream.write(self.render(event))
 
     def close(self) -> None:
         self._stream.flush()
@@ -66,9 +90,15 @@ class JsonWriter:
         self._stream = stream
         self._count = 0
 
-    def write(self, event: Event) -> None:
-        self._stream.write(("[\n" if self._count == 0 else ",\n") + _dumps(event.to_api()))
+    def render(self, event: Event) -> str:
+        return _dumps(event.to_api())
+
+    def write_rendered(self, text: str) -> None:
+        self._stream.write(("[\n" if self._count == 0 else ",\n") + text)
         self._count += 1
+
+    def write(self, event: Event) -> None:
+        self.write_rendered(self.render(event))
 
     def close(self) -> None:
         self._stream.write("[]\n" if self._count == 0 else "\n]\n")
@@ -82,8 +112,22 @@ class CsvWriter:
         self._writer = csv.writer(stream, lineterminator="\n")
         self._writer.writerow(CSV_COLUMNS)
         self._stream = stream
+        self._line = io.StringIO()
+        self._line_writer = csv.writer(self._line, lineterminator="\n")
+
+    def render(self, event: Event) -> str:
+        self._line.seek(0)
+        self._line.truncate()
+        self._line_writer.writerow(self._row(event))
+        return self._line.getvalue()
+
+    def write_rendered(self, text: str) -> None:
+        self._stream.write(text)
 
     def write(self, event: Event) -> None:
+        self._writer.writerow(self._row(event))
+
+    def _row(self, event: Event) -> list[str]:
         raw = event.to_api()
         row: list[str] = []
         for column in CSV_COLUMNS:
@@ -96,7 +140,7 @@ class CsvWriter:
             else:
                 value = raw[column]
                 row.append("" if value is None else str(value))
-        self._writer.writerow(row)
+        return row
 
     def close(self) -> None:
         self._stream.flush()

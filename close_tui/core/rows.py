@@ -40,6 +40,7 @@ class EventRow:
 
     __slots__ = (
         "action",
+        "api_key_id",
         "event_id",
         "lead_id",
         "object_short",
@@ -59,6 +60,7 @@ class EventRow:
         lead_id: str | None,
         user_id: str | None,
         summary: str,
+        api_key_id: str | None = None,
     ) -> None:
         self.event_id = event_id
         #: ``date_updated`` as POSIX seconds: 24 bytes instead of a datetime's 48.
@@ -70,6 +72,8 @@ class EventRow:
         self.lead_id = lead_id
         self.user_id = user_id
         self.summary = summary
+        #: The API key the change came through (interned: an org has a handful of keys).
+        self.api_key_id = api_key_id
 
     def replace_with(self, other: EventRow) -> None:
         """Take ``other``'s values (a consolidated event: same id, newer content)."""
@@ -96,6 +100,52 @@ def short_id(value: str | None, head: int = 3, tail: int = 3) -> str:
     if len(rest) <= head + tail + 1:
         return visible(value)
     return visible(f"{prefix}{rest[:head]}…{rest[-tail:]}")
+
+
+#: Family prefixes shortened first when an object type does not fit its column.
+_TYPE_PREFIXES: Final = (
+    ("activity.", "act."),
+    ("custom_fields.", "cf."),
+    ("bulk_action.", "bulk."),
+)
+#: Then long words, most specific first ("opportunity_status_change" before "opportunity").
+_TYPE_WORDS: Final = (
+    ("opportunity_status_change", "opp_status"),
+    ("lead_status_change", "lead_status"),
+    ("answered_detached_call", "detached_call"),
+    ("whatsapp_message", "whatsapp"),
+    ("form_submission", "form"),
+    ("custom_activity", "custom_act"),
+    ("custom_object", "custom_obj"),
+    ("email_followup", "followup"),
+    ("subscription", "sub"),
+    ("opportunity", "opp"),
+    ("incoming_", "in_"),
+    ("outgoing_", "out_"),
+)
+
+
+def compact_type(object_type: str, width: int) -> str:
+    """``object_type`` shortened to fit ``width`` cells while staying recognisable.
+
+    ``activity.opportunity_status_change`` → ``act.opp_status``; the full type is in the
+    detail pane. Types that fit are returned as they are; what still does not fit is left
+    for the caller to cut.
+    """
+    if len(object_type) <= width:
+        return object_type
+    short = object_type
+    for long_prefix, short_prefix in _TYPE_PREFIXES:
+        if short.startswith(long_prefix):
+            short = short_prefix + short[len(long_prefix) :]
+            break
+    if len(short) <= width:
+        return short
+    for long_word, short_word in _TYPE_WORDS:
+        short = short.replace(long_word, short_word)
+        if len(short) <= width:
+            break
+    return short
 
 
 def format_time(
@@ -219,6 +269,7 @@ class RowStore:
             lead_id=intern(event.lead_id) if isinstance(event.lead_id, str) else None,
             user_id=intern(event.user_id) if isinstance(event.user_id, str) else None,
             summary=self._summarize(event),
+            api_key_id=(intern(event.api_key_id) if isinstance(event.api_key_id, str) else None),
         )
 
     def _intern(self, text: str) -> str:

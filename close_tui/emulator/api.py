@@ -60,6 +60,7 @@ class EmulatorConfig:
     empty_page_rate: float = 0.02
     cursor_ttl: float = 900.0
     live: bool = False
+    #: Mix in records made to break terminals and parsers (``emulator/hostile.py``).
     hostile: bool = False
     #: "lower" like Close on the wire; "canonical" (``RateLimit``, ``Retry-After``) for tests.
     header_case: Literal["lower", "canonical"] = "lower"
@@ -133,6 +134,10 @@ class Emulator:
         now = cfg.now if cfg.now is not None else self.clock()
         self._sim = OrgSim(cfg.seed, now, n_users=cfg.n_users, n_leads=cfg.n_leads)
         self._sim.build()
+        if cfg.hostile:
+            from close_tui.emulator.hostile import add_hostile
+
+            add_hostile(self._sim)
         self.now = now
         self.admin_key = self._sim.admin_key
         self.member_key = self._sim.member_key
@@ -446,11 +451,12 @@ class Emulator:
             return {f: state[f] for f in wanted if f in state}
         return dict(state)
 
-    def _one_event(self, event_id: str, key_kind: str) -> Json:
+    def _one_event(self, event_id: str, key_kind: str) -> _Raw:
         rec = self._store.by_id.get(event_id)
         if rec is None:
             raise _ApiError(404, f"event {event_id} not found")
-        return self._render(rec, key_kind == "admin", to_ms(self.clock()))
+        # The same bytes as in a page (cached; a hostile event's literal form kept).
+        return _Raw(self._encoded(rec, key_kind == "admin", to_ms(self.clock())))
 
     def _render(self, rec: Rec, admin: bool, now_ms: int) -> Json:
         """The privacy rule: a non-admin key sees ``data``/``previous_data`` only while

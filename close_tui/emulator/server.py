@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 
@@ -38,9 +39,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _Server
+    arrived: float = 0.0
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the request log lives in ``Emulator.request_log``."""
+
+    def parse_request(self) -> bool:
+        # Stamped when the request line has arrived, so the emulated latency includes
+        # the time spent parsing it instead of adding to it.
+        self.arrived = time.monotonic()
+        return super().parse_request()
 
     def _serve(self) -> None:
         server = self.server
@@ -54,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=headers,
             content=body,
         )
-        latency = emulator.config.latency_ms / 1000
+        latency = emulator.config.latency_ms / 1000 - (time.monotonic() - self.arrived)
         if latency > 0 and server.stopping.wait(latency):
             self.close_connection = True
             return
@@ -191,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send 'limit=L; remaining=R; reset=S' instead of the comma form",
     )
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="mix in records made to break terminals: markup, escape sequences, huge data",
+    )
     return parser
 
 
@@ -209,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         live=args.live,
         rate_header_style="semicolon" if args.semicolon_ratelimit else "comma",
+        hostile=args.hostile,
     )
     emulator = Emulator(config)
     stop = threading.Event()

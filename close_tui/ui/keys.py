@@ -24,6 +24,8 @@ class KeySpec:
     scope: Scope
     show: bool = True
     reserved: bool = False  # planned, not yet bound
+    #: A heading of the help screen ("Investigate"); empty: the scope's own list.
+    section: str = ""
 
     def binding(self) -> Binding:
         return Binding(
@@ -46,6 +48,8 @@ KEYMAP: tuple[KeySpec, ...] = (
     KeySpec("table.time_mode", "t", "app.cycle_time", "Time", "table"),
     KeySpec("table.copy_id", "y", "app.copy_id", "Copy id", "table"),
     KeySpec("table.copy_json", "Y", "app.copy_json", "Copy JSON", "table", show=False),
+    KeySpec("table.api_key_column", "K", "toggle_api_key_column", "API key column", "table",
+            show=False),
     KeySpec("detail.quit", "q", "app.quit", "Quit", "detail", show=False),
     KeySpec("detail.focus_form", "f", "app.focus_form", "Filter", "detail", show=False),
     KeySpec("detail.refresh", "r", "app.refresh_detail", "Refetch", "detail"),
@@ -69,19 +73,44 @@ KEYMAP: tuple[KeySpec, ...] = (
     KeySpec("form.apply", "enter", "apply", "Apply", "form"),
     KeySpec("form.leave", "escape", "leave", "To table", "form"),
     KeySpec("form.clear", "ctrl+x", "clear", "Clear", "form"),
-    # Reserved for the investigate features (pivots, history, follow, local filter).
-    KeySpec("table.pivot_lead", "L", "pivot_lead", "This lead's events", "table", reserved=True),
-    KeySpec("table.pivot_object", "O", "pivot_object", "This object's history", "table",
-            reserved=True),
-    KeySpec("table.pivot_request", "R", "pivot_request", "This request's events", "table",
-            reserved=True),
-    KeySpec("table.pivot_user", "U", "pivot_user", "This user's events", "table",
-            reserved=True),
-    KeySpec("table.back", "backspace,alt+left", "back", "Back", "table", reserved=True),
-    KeySpec("table.forward", "alt+right", "forward", "Forward", "table", reserved=True),
-    KeySpec("table.follow", "F", "follow", "Follow live", "table", reserved=True),
-    KeySpec("table.local_filter", "slash", "local_filter", "Filter loaded", "table",
-            reserved=True),
+    # Investigate: pivots (one supported filter each), history, follow, local filter.
+    # Pivots stay out of the footer (no room); "?" lists them.
+    KeySpec("table.pivot_lead", "L", "app.pivot('lead')", "This lead's events", "table",
+            show=False, section="Investigate"),
+    KeySpec("table.pivot_object", "O", "app.pivot('object')", "This object's history",
+            "table", show=False, section="Investigate"),
+    KeySpec("table.pivot_request", "R", "app.pivot('request')", "This request's events",
+            "table", show=False, section="Investigate"),
+    KeySpec("table.pivot_user", "U", "app.pivot('user')", "This user's events", "table",
+            show=False, section="Investigate"),
+    KeySpec("table.back", "backspace,alt+left", "app.history_back", "Back", "table",
+            section="Investigate"),
+    KeySpec("table.forward", "alt+right", "app.history_forward", "Forward", "table",
+            show=False, section="Investigate"),
+    KeySpec("table.follow", "F", "app.toggle_follow", "Follow", "table",
+            section="Follow, filter, export"),
+    KeySpec("table.local_filter", "slash", "app.local_filter", "Local filter", "table",
+            section="Follow, filter, export"),
+    KeySpec("table.stop_scan", "escape", "app.stop_scan", "Stop local scan", "table",
+            show=False, section="Follow, filter, export"),
+    KeySpec("table.open_web", "o", "app.open_web", "Lead in Close (link)", "table",
+            show=False, section="Investigate"),
+    KeySpec("table.export", "e", "app.export", "Export to a file", "table", show=False,
+            section="Follow, filter, export"),
+    KeySpec("detail.pivot_lead", "L", "app.pivot('lead')", "This lead's events", "detail",
+            show=False, section="Investigate"),
+    KeySpec("detail.pivot_object", "O", "app.pivot('object')", "This object's history",
+            "detail", show=False, section="Investigate"),
+    KeySpec("detail.pivot_request", "R", "app.pivot('request')", "This request's events",
+            "detail", show=False, section="Investigate"),
+    KeySpec("detail.pivot_user", "U", "app.pivot('user')", "This user's events", "detail",
+            show=False, section="Investigate"),
+    KeySpec("detail.history_back", "backspace,alt+left", "app.history_back", "Back", "detail",
+            show=False, section="Investigate"),
+    KeySpec("detail.history_forward", "alt+right", "app.history_forward", "Forward",
+            "detail", show=False, section="Investigate"),
+    KeySpec("detail.open_web", "o", "app.open_web", "Lead in Close (link)", "detail",
+            show=False, section="Investigate"),
 )
 
 
@@ -92,5 +121,5 @@ def bindings_for(scope: Scope) -> list[BindingType]:
 
 def display_keys(keys: str) -> str:
     names = {"question_mark": "?", "slash": "/", "enter": "Enter", "escape": "Esc",
-             "backspace": "Backspace"}
+             "backspace": "Backspace", "alt+left": "Alt+←", "alt+right": "Alt+→"}
     return " / ".join(names.get(k, k) for k in keys.split(","))

@@ -15,7 +15,7 @@ def launch(args: argparse.Namespace) -> int:
     from close_tui.ui.app import Account, CloseTuiApp, _profile_filter
 
     if args.demo:
-        session = open_demo(live=args.live)
+        session = open_demo(live=args.live, hostile=getattr(args, "hostile", False))
         app = CloseTuiApp(session.client, organization=session.organization)
         app.run()
         return 0

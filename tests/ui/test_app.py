@@ -227,10 +227,12 @@ async def test_letters_typed_in_the_form_are_text_not_commands(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f")
-        await pilot.press("q", "d", "t", "r")
+        await pilot.press("q", "d", "t", "r", "L", "F", "o", "slash", "backspace")
         await pilot.pause()
         assert app.is_running and app.detail.display
         assert app.table.time_mode == "local"
+        assert app.follower is None and not app.local_bar.editing
+        assert len(app.history) == 1 and app.current_filter == EventFilter()
 
 
 async def test_quit_with_q(ui_emulator: Emulator, app_factory: AppFactory) -> None:
@@ -310,3 +312,19 @@ async def test_the_last_applied_filter_is_reported(
         await pilot.press("enter")
         await settle(pilot)
     assert remembered[-1] == EventFilter(lead_id=lead)
+
+
+async def test_help_lists_the_investigate_keys_and_nothing_is_coming_soon(
+    ui_emulator: Emulator, app_factory: AppFactory
+) -> None:
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        table: Any = app.screen._render_keys()  # a rich Table: check its cells
+        cells = [str(cell) for column in table.columns for cell in column._cells]
+        for expected in ("Investigate", "This lead's events", "Back", "Follow",
+                         "Local filter (/)", "Lead in Close (link)", "Export to a file"):
+            assert expected in cells, expected
+        assert "Coming soon" not in cells

@@ -14,8 +14,17 @@ from textual.message import Message
 from textual.widgets import Input
 
 from close_tui.core.models import Event
-from close_tui.core.rows import format_age, format_time, short_id
-from close_tui.ui.widgets.event_table import NEAR_END_ROWS, EventTable, FooterState
+from close_tui.core.rows import RowStore, compact_type, format_age, format_time, short_id
+from close_tui.ui.widgets.event_table import (
+    COLUMNS,
+    GAP,
+    NEAR_END_ROWS,
+    SUMMARY_MIN,
+    EventTable,
+    FooterState,
+    fit_person,
+    plan_columns,
+)
 
 SIZE = (120, 40)
 NOW = datetime(2026, 11, 20, 13, 0, 0, tzinfo=UTC)
@@ -115,13 +124,12 @@ async def test_appending_pages_grows_the_table_and_renders_rows() -> None:
         assert table.row_count == 100
         assert table.event_id_at(99) == make_event(99).id
         header = line(table, 0)
-        for title in ("TIME", "ACTION", "OBJECT TYPE", "OBJECT", "LEAD", "USER", "SUMMARY"):
-            assert title in header
+        assert header.split() == ["TIME", "ACTION", "OBJECT", "TYPE", "LEAD", "USER", "SUMMARY"]
         first = line(table, 1)
         assert "Nov 20 12:59:00" in first  # 60 s before NOW, local = UTC here
         assert "created" in first and "activity.note" in first
-        assert "acti_000…000" in first and "lead_sHR…NU0" in first and "user_N6K…3XA" in first
-        assert "note number 0" in first
+        assert "lead_sHR…NU0" in first and "user_N6K…3XA" in first
+        assert "Note added: 'note number 0'" in first
         assert "note number 1" in line(table, 2)
         # The first rows arriving put the cursor on the newest event.
         assert table.cursor_index == 0
@@ -330,7 +338,7 @@ async def test_hostile_text_is_shown_literally_and_never_acts() -> None:
         table.set_footer("error", "HTTP 502 [/] \x1b]0;pwned\x07")
         await pilot.pause()
         text = line(table, 1)
-        assert "[bold]x[/] ␛[31m [@click=app.quit]" in text
+        assert "Note [@click=app.quit]: [bold]x[/] ␛[31" in text  # summary, cut to width
         assert "[@click=" in text  # the action column, cut to width, also literal
         assert "[red]Acme␇" in text
         assert "system" in text  # user_id null: caused by no user
@@ -464,7 +472,7 @@ async def test_mouse_wheel_scrolls_the_rows() -> None:
         await pilot.pause()
         assert table.scroll_y > 0
         assert line(table, 0).startswith("TIME")
-        assert f"note number {int(table.scroll_y)} " in line(table, 1)
+        assert f"'note number {int(table.scroll_y)}'" in line(table, 1)
 
 
 def screen_text(app: App[None]) -> str:
@@ -541,3 +549,239 @@ async def test_upsert_keeps_a_scrolled_view_on_the_same_rows() -> None:
         assert table.row_count == 210
         assert table.cursor_event_id == make_event(130).id
         assert line(table, 1) == first_shown
+
+
+# ---------------------------------------------------------------------- columns and names
+
+API_KEY = "api_5xZwcn3LwXuHsa9BNMRFsf"
+USER = "user_N6KhMpzHRCYQHdn4gRNIFNN5JExnsrprKA6ekxM63XA"
+LEAD = "lead_sHR5sxie4dKOBkODA2flGciHen2c91YEpvTPt8x1NU0"
+
+
+class WideTableApp(App[None]):
+    """Only the table, so its width is the terminal's (minus the scrollbar)."""
+
+    def compose(self) -> ComposeResult:
+        yield EventTable(now=lambda: NOW)
+
+    def on_mount(self) -> None:
+        self.query_one(EventTable).focus()
+
+
+def column_starts(table: EventTable) -> list[tuple[str, int, int]]:
+    """(key, first cell, width) of each shown column."""
+    starts = []
+    x = 0
+    for key, width in table.columns():
+        starts.append((key, x, width))
+        x += width + GAP
+    return starts
+
+
+def assert_columns_are_separated(table: EventTable, y: int) -> None:
+    text = line(table, y)
+    for key, x, _ in column_starts(table)[1:]:
+        assert text[x - 1] == " ", f"no gap before {key} on line {y}: {text!r}"
+
+
+def varied_events() -> list[Event]:
+    """Widest values each column can get: long actions, types, names and summaries."""
+    return [
+        make_event(0, action="deactivated", object_type="membership", data={"user_id": USER}),
+        make_event(1, action="completed", object_type="activity.call", data={"duration": 192}),
+        make_event(
+            2,
+            action="scheduled",
+            object_type="activity.meeting",
+            api_key_id=API_KEY,
+            data={"title": "Demo " * 30},
+        ),
+        make_event(
+            3,
+            action="created",
+            object_type="activity.opportunity_status_change",
+            data={"old_status_label": "Active", "new_status_label": "Won"},
+        ),
+        make_event(
+            4,
+            action="deleted",
+            object_type="contact",
+            data=None,
+            previous_data={"name": "Jane Doe"},
+            api_key_id=API_KEY,
+            user_id=None,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("width", [40, 60, 72, 80, 100, 120, 160])
+@pytest.mark.parametrize("api_key", [False, True])
+def test_column_plans_fill_the_width_exactly(width: int, api_key: bool) -> None:
+    plan = plan_columns(width, api_key)
+    assert sum(w for _, w in plan) + GAP * (len(plan) - 1) == width
+    assert plan[-1][0] == "summary" and plan[-1][1] >= SUMMARY_MIN
+    keys = [key for key, _ in plan]
+    assert keys[0] == "time"
+    assert keys == sorted(keys, key=[*COLUMNS, "summary"].index)  # screen order kept
+    for key, column_width in plan[:-1]:
+        assert COLUMNS[key].min <= column_width <= COLUMNS[key].ideal
+
+
+def test_column_plans_at_the_widths_people_use() -> None:
+    # 72: the table beside the detail pane. When, what, who, and a readable sentence.
+    assert [k for k, _ in plan_columns(71)] == ["time", "action", "user", "summary"]
+    assert dict(plan_columns(71))["summary"] >= 30
+    # Asked for, the API key is shown there too (it outranks the user; here both fit).
+    assert [k for k, _ in plan_columns(71, True)] == [
+        "time", "action", "user", "api_key", "summary",
+    ]  # fmt: skip
+    # 120: the whole terminal. Types fit (long ones shortened), names have room.
+    wide = dict(plan_columns(119))
+    assert list(wide) == ["time", "action", "type", "lead", "user", "summary"]
+    assert wide["type"] >= 19 and wide["lead"] >= 16 and wide["summary"] >= 40
+    assert "api_key" in dict(plan_columns(119, True))
+    # Wider still, the object id comes back.
+    assert "object" in dict(plan_columns(139))
+
+
+@pytest.mark.parametrize("size", [(72, 20), (120, 20), (50, 20)])
+async def test_columns_are_separated_by_a_gap_at_every_width(size: tuple[int, int]) -> None:
+    app = WideTableApp()
+    async with app.run_test(size=size) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events(varied_events())
+        await pilot.pause()
+        for show in (False, True):
+            table.show_api_key = show
+            await pilot.pause()
+            for y in range(0, 6):  # header and every row
+                assert_columns_are_separated(table, y)
+        assert len(line(table, 1)) == table.scrollable_content_region.width
+
+
+async def test_at_72_columns_the_sentence_and_the_user_are_shown() -> None:
+    app = WideTableApp()
+    async with app.run_test(size=(73, 20)) as pilot:  # 72 cells + the scrollbar
+        table = app.query_one(EventTable)
+        table.append_events(varied_events())
+        table.set_names({USER: "Gob Bluth"})
+        await pilot.pause()
+        header = line(table, 0)
+        assert header.split() == ["TIME", "ACTION", "USER", "SUMMARY"]
+        assert "Call completed (3m 12s)" in line(table, 2)
+        assert "Gob Bluth" in line(table, 2)
+        assert "Contact deleted: Jane Doe" in line(table, 5)
+        assert "system" in line(table, 5)
+
+
+async def test_long_types_are_shortened_not_cut() -> None:
+    app = WideTableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events(varied_events())
+        await pilot.pause()
+        assert "OBJECT TYPE" in line(table, 0)
+        text = line(table, 4)
+        assert " act.opp_status " in text
+        assert "Opportunity Active → Won" in text
+        assert " activity.meeting " in line(table, 3)  # what fits stays whole
+
+
+async def test_api_key_column_toggles_with_K() -> None:
+    app = WideTableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events(varied_events())
+        await pilot.pause()
+        assert "API KEY" not in line(table, 0)
+        await pilot.press("K")
+        assert table.show_api_key
+        assert "API KEY" in line(table, 0)
+        x = dict((key, start) for key, start, _ in column_starts(table))["api_key"]
+        deleted = line(table, 5)
+        assert deleted[x:].startswith(short_id(API_KEY) + " ")
+        assert "Contact deleted: Jane Doe" in deleted
+        assert line(table, 1)[x : x + 11].strip() == ""  # no key: blank
+        await pilot.press("K")
+        assert not table.show_api_key and "API KEY" not in line(table, 0)
+
+
+async def test_ids_fit_narrow_columns_and_names_replace_them() -> None:
+    app = WideTableApp()
+    async with app.run_test(size=(73, 20)) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events([make_event(0)])
+        await pilot.pause()
+        x, width = next((start, w) for key, start, w in column_starts(table) if key == "user")
+        cell = line(table, 1)[x : x + width]
+        assert cell.strip() == "N6K…3XA"  # no prefix (the title says USER), no double "…"
+        table.set_names({USER: "Tobias Fünke-Bluth the Third", LEAD: "Bluth Company"})
+        await pilot.pause()
+        assert line(table, 1)[x : x + width] == "Tobias T. "  # first name and initial
+        table.set_names({USER: "Maximiliano Featherstonehaugh"})
+        await pilot.pause()
+        assert line(table, 1)[x : x + width] == "Maximilia…"  # nothing shorter fits: cut
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "expected"),
+    [
+        ("Gob Bluth", 10, "Gob Bluth"),
+        ("Benjamin Williams", 13, "Benjamin W."),
+        ("Benjamin Williams", 10, "Benjamin W"),
+        ("Christopher Lee", 10, "C. Lee"),
+        ("Cher", 3, "Cher"),  # one word: left for the cell to cut
+    ],
+)
+def test_person_names_shorten_to_first_name_and_initial(
+    name: str, width: int, expected: str
+) -> None:
+    assert fit_person(name, width) == expected
+
+
+async def test_custom_field_names_known_before_a_page_reach_its_summaries() -> None:
+    cf = "custom.cf_a5PRNOiOFTgF14AsQ6uYbrmM3bPPMqU8ldXLUqSabZC"
+    app = WideTableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(EventTable)
+        table.set_names({cf.removeprefix("custom."): "Industry"})
+        table.append_events(
+            [
+                make_event(
+                    0,
+                    object_type="lead",
+                    action="updated",
+                    changed_fields=[cf],
+                    data={cf: "Retail"},
+                    previous_data={cf: "Banking"},
+                )
+            ]
+        )
+        await pilot.pause()
+        assert "Lead Industry: Banking → Retail" in line(table, 1)
+
+
+def test_rows_keep_the_api_key_id_shared_between_rows() -> None:
+    store = RowStore()
+    first = store.make_row(make_event(0, api_key_id=API_KEY))
+    same_key_new_string = "".join(list(API_KEY))  # equal, but another object (as parsed)
+    second = store.make_row(make_event(1, api_key_id=same_key_new_string))
+    assert first.api_key_id == API_KEY and first.api_key_id is second.api_key_id
+    assert store.make_row(make_event(2)).api_key_id is None
+
+
+@pytest.mark.parametrize(
+    ("object_type", "width", "expected"),
+    [
+        ("activity.note", 19, "activity.note"),
+        ("activity.opportunity_status_change", 19, "act.opp_status"),
+        ("activity.form_submission", 19, "act.form_submission"),
+        ("activity.form_submission", 12, "act.form"),
+        ("task.answered_detached_call", 19, "task.detached_call"),
+        ("bulk_action.sequence_subscription", 19, "bulk.sequence_sub"),
+        ("custom_fields.opportunity", 12, "cf.opp"),
+        ("something.unknown_and_long", 12, "something.unknown_and_long"),  # left to fit()
+    ],
+)
+def test_compact_types(object_type: str, width: int, expected: str) -> None:
+    assert compact_type(object_type, width) == expected

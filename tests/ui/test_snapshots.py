@@ -9,14 +9,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
-from ui_support import SIZE, make_app, make_client, settle
+from ui_support import SIZE, UI_NOW, make_app, make_client, settle
 
 from close_tui.core.filters import EventFilter
-from close_tui.emulator import Emulator
+from close_tui.emulator import Emulator, EmulatorConfig, FakeClock
 
 Run = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+@pytest.fixture
+def ui_emulator() -> Emulator:
+    """A fresh emulator per picture (shadows the shared one): the status bar shows the
+    rate budget left, and the shared emulator's frozen clock never resets its window, so
+    a picture taken after other tests would show (and do) something else."""
+    return Emulator(EmulatorConfig(), clock=FakeClock(UI_NOW))
 
 
 def prepared(then: Run | None = None) -> Run:
@@ -84,3 +93,63 @@ def test_form_explains_a_partial_combination(snap_compare: Any, ui_emulator: Emu
 
     assert snap_compare(make_app(ui_emulator), terminal_size=SIZE,
                         run_before=prepared(type_action))
+
+
+def test_pivot_breadcrumb(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """``L`` on a lead's event: the lead's events, and the trail above the table."""
+    lead_event = next(i for i, e in enumerate(ui_emulator.events()[:50])
+                      if e["object_type"] == "lead")
+
+    async def pivot(pilot: Pilot[Any]) -> None:
+        pilot.app.table.move_cursor(lead_event)  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.press("L")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(pivot))
+
+
+def test_local_filter_counter(snap_compare: Any, ui_emulator: Emulator) -> None:
+    async def local(pilot: Pilot[Any]) -> None:
+        pilot.app.set_local_filter("user_id=null changed_fields~status")  # type: ignore[attr-defined]
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(local))
+
+
+def test_web_link_notification(snap_compare: Any, ui_emulator: Emulator) -> None:
+    async def link(pilot: Pilot[Any]) -> None:
+        await pilot.press("o")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(link))
+
+
+def test_follow_new_badge(snap_compare: Any) -> None:
+    """Following, scrolled down: new events wait behind "+N new"."""
+    import asyncio
+
+    clock = FakeClock(UI_NOW)
+    emulator = Emulator(EmulatorConfig(n_leads=30, n_users=6, live=True), clock=clock)
+    tickets: asyncio.Queue[None] = asyncio.Queue()
+
+    async def gate(_: float) -> None:
+        await tickets.get()
+
+    # A fixed monotonic clock: the server's time is then exactly its last Date header;
+    # a long flash: the rows changed in place are still highlighted when the picture is taken.
+    client = make_client(emulator, monotonic=lambda: 0.0)
+    app = make_app(client=client, follow_sleep=gate, flash_seconds=600)
+
+    async def follow(pilot: Pilot[Any]) -> None:
+        for field in pilot.app.query(Input):
+            field.cursor_blink = False
+        await settle(pilot)
+        await pilot.press("F", "pagedown")
+        for polls in (2, 3):
+            clock.advance(20)
+            tickets.put_nowait(None)
+            for _ in range(400):
+                if pilot.app.follow_polls >= polls:  # type: ignore[attr-defined]
+                    break
+                await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=follow)

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from close_tui.ui.keys import KEYMAP, Scope, display_keys
+from close_tui.ui.keys import KEYMAP, KeySpec, Scope, display_keys
 
 _SCOPE_TITLES: dict[Scope, str] = {
     "table": "Event table",
@@ -25,6 +25,15 @@ _TABLE_MOVES = (
     ("Home / g", "Newest (top)"),
     ("End / G", "Oldest loaded (loads more)"),
     ("wheel, click", "Scroll, select"),
+)
+
+
+_LOCAL_FILTER = (
+    ("text", "anywhere in the event's JSON"),
+    ("field=value", "equals: any field, or a dotted path (data.status_label=Won)"),
+    ("field!=value", "differs"),
+    ("field~text", "contains (changed_fields~status)"),
+    ("Enter / Esc", "apply (empty clears) / stop a scan"),
 )
 
 
@@ -58,16 +67,22 @@ class HelpScreen(ModalScreen[None]):
         if self.scope == "table":
             for keys, what in _TABLE_MOVES:
                 table.add_row(keys, what)
-        for scope in (self.scope, "app"):
-            if scope != self.scope:
-                table.add_row("", "")
-                table.add_row(Text(_SCOPE_TITLES[scope], style="bold underline"), "")
-            seen: set[str] = set()
-            for spec in KEYMAP:
-                if spec.scope != scope or spec.reserved or spec.description in seen:
-                    continue
-                seen.add(spec.description)
-                table.add_row(display_keys(spec.keys), spec.description)
+        self._add_specs(table, [s for s in KEYMAP if s.scope == self.scope and not s.section])
+        sections = dict.fromkeys(s.section for s in KEYMAP if s.scope == self.scope and s.section)
+        for section in sections:
+            table.add_row("", "")
+            table.add_row(Text(section, style="bold underline"), "")
+            self._add_specs(table, [s for s in KEYMAP
+                                    if s.scope == self.scope and s.section == section])
+        if self.scope in ("table", "detail"):
+            table.add_row("", "")
+            table.add_row(Text("Local filter (/)", style="bold underline"),
+                          Text("terms are AND-ed", style="dim"))
+            for keys, what in _LOCAL_FILTER:
+                table.add_row(keys, what)
+        table.add_row("", "")
+        table.add_row(Text(_SCOPE_TITLES["app"], style="bold underline"), "")
+        self._add_specs(table, [s for s in KEYMAP if s.scope == "app"])
         coming = [spec for spec in KEYMAP if spec.reserved and spec.scope == self.scope]
         if coming:
             table.add_row("", "")
@@ -76,3 +91,12 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(display_keys(spec.keys), style="dim"),
                               Text(spec.description, style="dim"))
         return table
+
+    @staticmethod
+    def _add_specs(table: Table, specs: list[KeySpec]) -> None:
+        seen: set[str] = set()
+        for spec in specs:
+            if spec.reserved or spec.description in seen:
+                continue
+            seen.add(spec.description)
+            table.add_row(display_keys(spec.keys), spec.description)

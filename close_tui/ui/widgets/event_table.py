@@ -18,6 +18,7 @@ and when the cursor moves or a row is chosen; the app owns the I/O and calls
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from math import ceil
 from typing import ClassVar, Literal
@@ -37,26 +38,94 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from close_tui.core.models import Event
-from close_tui.core.rows import TIME_MODES, EventRow, RowStore, TimeMode, format_time, short_id
+from close_tui.core.rows import (
+    TIME_MODES,
+    EventRow,
+    RowStore,
+    TimeMode,
+    compact_type,
+    format_time,
+    short_id,
+)
 from close_tui.core.sanitize import visible
+from close_tui.core.summary import summarize
 
 FooterState = Literal["idle", "loading", "more", "end", "error"]
 
 #: "Within one page of the end": the API's page size, so one request refills the margin.
 NEAR_END_ROWS = 50
 
-#: Column key, title, width. The summary is not listed: it takes what is left.
-_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("time", "TIME", 15),
-    ("action", "ACTION", 9),
-    ("type", "OBJECT TYPE", 16),
-    ("object", "OBJECT", 12),
-    ("lead", "LEAD", 13),
-    ("user", "USER", 12),
-)
-#: Dropped first when the terminal is narrow, so the summary keeps a useful width.
-_DROP_ORDER = ("user", "lead", "object")
-_MIN_SUMMARY = 24
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """A fixed-width column: never narrower than ``min``, grown up to ``ideal``."""
+
+    title: str
+    min: int
+    ideal: int
+
+
+#: The columns besides the summary (which takes what is left), in screen order.
+COLUMNS: dict[str, ColumnSpec] = {
+    "time": ColumnSpec("TIME", 15, 15),
+    "action": ColumnSpec("ACTION", 9, 11),  # "completed"; "deactivated" when there is room
+    "type": ColumnSpec("OBJECT TYPE", 12, 19),  # long types are shortened: compact_type()
+    "object": ColumnSpec("OBJECT", 12, 12),
+    "lead": ColumnSpec("LEAD", 10, 18),
+    "user": ColumnSpec("USER", 10, 14),
+    "api_key": ColumnSpec("API KEY", 11, 11),
+}
+#: Shown whenever the summary keeps SUMMARY_MIN: when, what kind of change, and who.
+#: The summary sentence already names the object's kind ("Note added: …"), so on a
+#: narrow screen the type column is what goes first.
+_CORE = ("time", "action", "user")
+#: The API key column, once asked for, outranks the user: it is the question being asked.
+_CORE_WITH_API_KEY = ("time", "action", "api_key", "user")
+#: Shown at their ideal width only while the summary keeps SUMMARY_COMFORT, in this
+#: order: the customer (lead name) before the type the sentence already names.
+_EXTRA = ("lead", "type", "object")
+#: Which columns get spare cells first (names are the most often cut).
+_GROW_ORDER = ("user", "lead", "type", "action", "api_key")
+SUMMARY_MIN = 22
+SUMMARY_COMFORT = 40
+#: Cells between two columns.
+GAP = 1
+
+
+def plan_columns(width: int, show_api_key: bool = False) -> tuple[tuple[str, int], ...]:
+    """Column widths for a table ``width`` cells wide, the summary last.
+
+    Core columns are kept at their minimum while the summary keeps ``SUMMARY_MIN``
+    cells; the others only at their ideal width while it keeps ``SUMMARY_COMFORT``;
+    spare cells then widen the chosen columns up to their ideal (summary kept at its
+    comfort width), and the rest goes to the summary. Every column is followed by a
+    ``GAP``; widths always add up to ``width`` (for ``width`` ≥ 1).
+    """
+    chosen: dict[str, int] = {}
+    used = 0
+    for key in _CORE_WITH_API_KEY if show_api_key else _CORE:
+        need = COLUMNS[key].min + GAP
+        if used + need + SUMMARY_MIN <= width:
+            chosen[key] = COLUMNS[key].min
+            used += need
+    for key in _EXTRA:
+        need = COLUMNS[key].ideal + GAP
+        if used + need + SUMMARY_COMFORT <= width:
+            chosen[key] = COLUMNS[key].ideal
+            used += need
+    spare = width - used - SUMMARY_COMFORT
+    for key in _GROW_ORDER:
+        if spare <= 0:
+            break
+        if key in chosen:
+            extra = min(spare, COLUMNS[key].ideal - chosen[key])
+            chosen[key] += extra
+            used += extra
+            spare -= extra
+    ordered = tuple((key, chosen[key]) for key in COLUMNS if key in chosen)
+    return (*ordered, ("summary", max(1, width - used)))
+
+
 _TIME_TITLES: dict[TimeMode, str] = {"local": "TIME", "utc": "TIME (UTC)", "relative": "AGE"}
 
 _ACTION_CLASS: dict[str, str] = {
@@ -84,6 +153,34 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
+def fit_id(value: str | None, width: int) -> str:
+    """An id in ``width`` cells: whole, else ``user_3r1…cWb``, else ``3r1…cWb`` (the
+    column title already says what kind of id it is)."""
+    if not value:
+        return ""
+    if len(value) <= width:
+        return visible(value)
+    short = short_id(value)
+    if len(short) <= width:
+        return short
+    return short_id(value.partition("_")[2] or value)
+
+
+def fit_person(name: str, width: int) -> str:
+    """A person's name in ``width`` cells: ``Benjamin Williams`` → ``Benjamin W.`` →
+    ``Benjamin W`` → ``B. Williams``, before cutting: the first name and an initial tell
+    colleagues apart better than ``Benjamin Wil…``."""
+    if cell_len(name) <= width:
+        return name
+    words = name.split()
+    if len(words) >= 2:
+        first, last = words[0], words[-1]
+        for candidate in (f"{first} {last[0]}.", f"{first} {last[0]}", f"{first[0]}. {last}"):
+            if cell_len(candidate) <= width:
+                return candidate
+    return name
+
+
 class EventTable(ScrollView, can_focus=True):
     """Events newest first; a row cursor; a pinned header and a status footer line."""
 
@@ -96,6 +193,9 @@ class EventTable(ScrollView, can_focus=True):
         Binding("end,G", "last", "Oldest loaded (loads more)", show=False, id="table.last"),
         Binding("enter", "select", "Open event", id="table.select"),
         Binding("t", "cycle_time_mode", "Time: local/UTC/age", id="table.time_mode"),
+        Binding(
+            "K", "toggle_api_key_column", "API key column", show=False, id="table.api_key_column"
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -188,6 +288,9 @@ class EventTable(ScrollView, can_focus=True):
     time_mode: reactive[TimeMode] = reactive[TimeMode]("local")
     """How the time column reads: local time, UTC, or age relative to ``now``."""
 
+    show_api_key: reactive[bool] = reactive(False)
+    """Show the API KEY column (which integration made a change), after USER."""
+
     def __init__(
         self,
         *,
@@ -204,8 +307,10 @@ class EventTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._now = now if now is not None else datetime.now
         self._tz = tz
-        self._store = RowStore()
         self._names: dict[str, str] = {}
+        # Summaries name custom fields, merged leads and members from the names known
+        # when a row is made (rows keep a finished string, not the event).
+        self._store = RowStore(summarizer=self._summarize)
         if names:
             self._names = {key: visible(value) for key, value in names.items()}
         self._cursor: int | None = None
@@ -213,7 +318,8 @@ class EventTable(ScrollView, can_focus=True):
         self._footer_message = ""
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._rich_styles: dict[str, Style] = {}
-        self._column_layouts: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._column_layouts: dict[tuple[int, bool], tuple[tuple[str, int], ...]] = {}
+        self._type_labels: dict[tuple[str, int], str] = {}
         self._age_timer: Timer | None = None
 
     # ------------------------------------------------------------------ public API
@@ -308,10 +414,27 @@ class EventTable(ScrollView, can_focus=True):
         self._check_near_end()
 
     def set_names(self, names: Mapping[str, str]) -> None:
-        """Display names for user and lead ids (may arrive after the rows)."""
+        """Display names for user and lead ids (may arrive after the rows), and for
+        custom fields (``cf_…``) in the summaries of rows added from now on.
+
+        Ids without a name keep showing as short ids.
+        """
         self._names = {key: visible(value) for key, value in names.items()}
         self._strips.clear()
         self.refresh()
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        """The names last given to :meth:`set_names` (sanitized)."""
+        return self._names
+
+    def toggle_api_key_column(self) -> None:
+        """Show or hide the API KEY column."""
+        self.show_api_key = not self.show_api_key
+
+    def columns(self) -> tuple[tuple[str, int], ...]:
+        """The columns shown at the current width: ``(key, width)``, summary last."""
+        return self._columns_for(self.scrollable_content_region.width)
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on row ``index`` (clamped) and scroll it into view."""
@@ -369,6 +492,9 @@ class EventTable(ScrollView, can_focus=True):
     def action_cycle_time_mode(self) -> None:
         self.cycle_time_mode()
 
+    def action_toggle_api_key_column(self) -> None:
+        self.toggle_api_key_column()
+
     # ------------------------------------------------------------------ events
 
     async def _on_click(self, event: events.Click) -> None:
@@ -376,7 +502,8 @@ class EventTable(ScrollView, can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            if offset.x < _COLUMNS[0][2]:
+            first_key, first_width = self.columns()[0]
+            if first_key == "time" and offset.x < first_width:
                 self.cycle_time_mode()  # the time title says the mode: clicking it changes it
             return
         index = int(self.scroll_y) + offset.y - 1
@@ -388,6 +515,10 @@ class EventTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._check_near_end()
+
+    def watch_show_api_key(self, show: bool) -> None:
+        self._strips.clear()
+        self.refresh()
 
     def watch_time_mode(self, mode: TimeMode) -> None:
         self._strips.clear()
@@ -432,7 +563,7 @@ class EventTable(ScrollView, can_focus=True):
         mode = self.time_mode
         highlighted = index == self._cursor
         now_ts = self._now().timestamp() if mode == "relative" else 0.0
-        key = (index, width, mode, highlighted, int(now_ts))
+        key = (index, width, mode, highlighted, int(now_ts), self.show_api_key)
         strip = self._strips.get(key)
         if strip is not None:
             return strip
@@ -443,27 +574,31 @@ class EventTable(ScrollView, can_focus=True):
         if not highlighted and row.action in _ACTION_CLASS:
             action_style = self._part_style(_ACTION_CLASS[row.action])
         segments: list[Segment] = []
-        space = Segment(" ", base)
-        for column, column_width in self._columns_for(width):
+        space = Segment(" " * GAP, base)
+        layout = self._columns_for(width)
+        for column, column_width in layout:
             if column == "time":
                 text = format_time(row.updated, mode, now=now_ts, tz=self._tz)
                 style = muted
             elif column == "action":
                 text, style = row.action, action_style
             elif column == "type":
-                text, style = row.object_type, base
+                text, style = self._type_label(row.object_type, column_width), base
             elif column == "object":
                 text, style = row.object_short, muted
             elif column == "lead":
-                text, style = self._display_id(row.lead_id, ""), base
+                text, style = self._display_id(row.lead_id, "", column_width), base
             elif column == "user":
-                text, style = self._display_id(row.user_id, "system"), base
+                text = self._display_id(row.user_id, "system", column_width, person=True)
+                style = base
+            elif column == "api_key":
+                text, style = fit_id(row.api_key_id, column_width), muted
             else:
                 text, style = row.summary, base
             segments.append(Segment(fit(text, column_width), style))
             segments.append(space)
         segments.pop()  # no gap after the last column
-        layout_width = sum(column_width + 1 for _, column_width in self._columns_for(width)) - 1
+        layout_width = sum(column_width + GAP for _, column_width in layout) - GAP
         if layout_width == width:
             strip = Strip(segments, width)
         else:  # narrower than the fixed columns: cut
@@ -472,14 +607,14 @@ class EventTable(ScrollView, can_focus=True):
         return strip
 
     def _header_strip(self, width: int) -> Strip:
-        key = ("header", width, self.time_mode)
+        key = ("header", width, self.time_mode, self.show_api_key)
         strip = self._strips.get(key)
         if strip is None:
             style = self._part_style("event-table--header")
-            titles = {key: title for key, title, _ in _COLUMNS}
+            titles = {key: spec.title for key, spec in COLUMNS.items()}
             titles["time"] = _TIME_TITLES[self.time_mode]
             titles["summary"] = "SUMMARY"
-            text = " ".join(
+            text = (" " * GAP).join(
                 fit(titles[column], column_width)
                 for column, column_width in self._columns_for(width)
             )
@@ -503,24 +638,35 @@ class EventTable(ScrollView, can_focus=True):
     def _footer_visible(self) -> bool:
         return self._footer_state in ("loading", "end", "error")
 
-    def _display_id(self, value: str | None, if_none: str) -> str:
+    def _display_id(
+        self, value: str | None, if_none: str, width: int, *, person: bool = False
+    ) -> str:
+        """The name of ``value`` when known, else its id shortened to ``width``."""
         if value is None:
             return if_none
-        return self._names.get(value) or short_id(value)
+        name = self._names.get(value)
+        if name is None:
+            return fit_id(value, width)
+        return fit_person(name, width) if person else name
 
     def _columns_for(self, width: int) -> tuple[tuple[str, int], ...]:
-        """Column widths for ``width`` cells: fixed columns, summary takes the rest."""
-        layout = self._column_layouts.get(width)
+        """Column widths for ``width`` cells (see :func:`plan_columns`), cached."""
+        key = (width, self.show_api_key)
+        layout = self._column_layouts.get(key)
         if layout is None:
-            widths = {key: column_width for key, _, column_width in _COLUMNS}
-            for dropped in _DROP_ORDER:
-                if width - sum(w + 1 for w in widths.values()) >= _MIN_SUMMARY:
-                    break
-                del widths[dropped]
-            summary = max(_MIN_SUMMARY, width - sum(w + 1 for w in widths.values()))
-            layout = (*widths.items(), ("summary", summary))
-            self._column_layouts[width] = layout
+            layout = self._column_layouts[key] = plan_columns(width, self.show_api_key)
         return layout
+
+    def _type_label(self, object_type: str, width: int) -> str:
+        """The object type, shortened to the column (a few dozen types: cached)."""
+        key = (object_type, width)
+        label = self._type_labels.get(key)
+        if label is None:
+            label = self._type_labels[key] = compact_type(object_type, width)
+        return label
+
+    def _summarize(self, event: Event) -> str:
+        return summarize(event, self._names)
 
     def _part_style(self, name: str) -> Style:
         """Rich styles of the widget and its parts, resolved once per style change."""

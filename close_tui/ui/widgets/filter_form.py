@@ -53,7 +53,7 @@ from close_tui.core.idroute import (
     show,
     types_for_object_id,
 )
-from close_tui.core.sanitize import visible
+from close_tui.core.sanitize import has_controls, visible
 
 Severity = Literal["information", "warning", "error"]
 Level = Literal["", "muted", "ok", "warning", "error", "disabled"]
@@ -528,6 +528,15 @@ class FilterForm(Widget):
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
         event.stop()
+        value = event.value
+        if has_controls(value):
+            # No id, type, action or date contains control, bidi or zero-width
+            # characters; an Input would draw them raw. Drop them and say so.
+            event.input.value = "".join(ch for ch in value if not has_controls(ch))
+            self.post_message(
+                self.Notice("Removed control characters from the field", "warning")
+            )
+            return
         self._refresh_state()
 
     @on(Input.Submitted)

@@ -63,6 +63,8 @@ MAX_MATCHES: Final = 10_000
 #: Keys longer than this are cut (a key is never expanded).
 MAX_KEY_CHARS: Final = 500
 INDENT: Final = 2
+#: Rows are wrapped to this width while the view has no size (hidden in an inactive tab).
+FALLBACK_WIDTH: Final = 60
 
 # Logical line kinds.
 OPEN: Final = 0  # a non-empty object/array: its first line (or the whole of it, folded)
@@ -714,8 +716,8 @@ class JsonLines(ScrollView, can_focus=True):
                 self.move_cursor(line)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.scrollable_content_region.width != self._built_width:
-            self._rebuild(keep=self.cursor_node if self._lines else None)
+        if self._content_width() != self._built_width and self._lines:
+            self._rebuild(keep=self._lines[self._cursor][0])
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -734,8 +736,13 @@ class JsonLines(ScrollView, can_focus=True):
             self._ensure_built()
         self.refresh()
 
+    def _content_width(self) -> int:
+        """The width rows are wrapped to. A hidden view (an inactive tab) has none yet:
+        lay out for a typical pane so cursor and search work, re-wrap when shown."""
+        return self.scrollable_content_region.width or FALLBACK_WIDTH
+
     def _ensure_built(self) -> None:
-        width = self.scrollable_content_region.width
+        width = self._content_width()
         if self._built_width == width and (self._lines or self._root is None):
             return
         self._build(width)
@@ -743,7 +750,7 @@ class JsonLines(ScrollView, can_focus=True):
     def _rebuild(self, keep: Node | None) -> None:
         """Flatten again after a fold change, keeping the cursor on ``keep`` (or the nearest
         shown ancestor of it)."""
-        self._build(self.scrollable_content_region.width)
+        self._build(self._content_width())
         node = keep
         while node is not None and id(node) not in self._line_of:
             node = node.parent
