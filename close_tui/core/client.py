@@ -524,6 +524,52 @@ def _parse_page(body: Any) -> EventPage:
         raise ProtocolError(_shape_message("an event page", exc)) from exc
 
 
+class ResumePoint:
+    """How far a cursor walk has got, so a refused cursor can be resumed without it.
+
+    Cursors expire; when one is refused, the walk restarts with no cursor and an upper
+    bound at the oldest ``date_updated`` already returned (or the filter's own bound, if
+    tighter). Events at exactly that instant come again, so the ids already returned
+    there are remembered and dropped. Shared by :class:`EventPager` and the exporter's
+    window pagers, so both recover the same way.
+    """
+
+    __slots__ = ("ids_at_oldest", "oldest")
+
+    def __init__(self) -> None:
+        self.oldest: datetime | None = None
+        self.ids_at_oldest: set[str] = set()
+
+    def keep_unseen(self, events: list[Event]) -> list[Event]:
+        """``events`` minus those returned before a recovery; advances the point."""
+        fresh: list[Event] = []
+        for event in events:
+            when = event.date_updated
+            oldest = self.oldest
+            if oldest is not None and when == oldest and event.id in self.ids_at_oldest:
+                continue  # already returned before a cursor recovery
+            fresh.append(event)
+            if oldest is None or when < oldest:
+                self.oldest = when
+                self.ids_at_oldest = {event.id}
+            elif when == oldest:
+                self.ids_at_oldest.add(event.id)
+        return fresh
+
+    def resume_filter(self, base: EventFilter) -> EventFilter:
+        """``base`` narrowed to resume after what was returned (``base`` if nothing was)."""
+        last = self.oldest
+        if last is None:
+            return base  # nothing returned yet: start over
+        # The new upper bound is min(original bound, last seen); an original exclusive
+        # bound survives only if it is still the tighter one.
+        lte = last if base.date_updated__lte is None else min(base.date_updated__lte, last)
+        lt = base.date_updated__lt
+        if lt is not None and lt > lte:
+            lt = None
+        return base.replace(date_updated__lte=lte, date_updated__lt=lt)
+
+
 class EventPager:
     """Pages one filter by cursor: :meth:`next_page` returns the next page's events
     (possibly empty while more remain); callers loop while not :attr:`exhausted`.
@@ -548,8 +594,7 @@ class EventPager:
         self.cursor_previous: str | None = None
         self._client = client
         self._query = self.filter  # narrowed after a cursor recovery
-        self._oldest_seen: datetime | None = None
-        self._ids_at_oldest: set[str] = set()
+        self._resume = ResumePoint()
         self._yielded_at_last_recovery: int | None = None
         self._busy = False
 
@@ -573,7 +618,7 @@ class EventPager:
         self.cursor_previous = page.cursor_previous
         if page.cursor_next is None:
             self.exhausted = True
-        fresh = self._keep_unseen(page.data)
+        fresh = self._resume.keep_unseen(page.data)
         self.events_yielded += len(fresh)
         return fresh
 
@@ -590,35 +635,7 @@ class EventPager:
                 f"the server refused the cursor again without progress; giving up ({refused})"
             ) from refused
         self._yielded_at_last_recovery = self.events_yielded
-        self._query = self._resume_filter()
+        self._query = self._resume.resume_filter(self.filter)
         self.recoveries += 1
         # No cursor here: if this is refused too, BadRequest propagates (no loop).
         return await self._client.list_page(self._query, None, self.limit)
-
-    def _resume_filter(self) -> EventFilter:
-        last = self._oldest_seen
-        base = self.filter
-        if last is None:
-            return base  # nothing yielded yet: start over
-        # The new upper bound is min(original bound, last seen); an original exclusive
-        # bound survives only if it is still the tighter one.
-        lte = last if base.date_updated__lte is None else min(base.date_updated__lte, last)
-        lt = base.date_updated__lt
-        if lt is not None and lt > lte:
-            lt = None
-        return base.replace(date_updated__lte=lte, date_updated__lt=lt)
-
-    def _keep_unseen(self, events: list[Event]) -> list[Event]:
-        fresh: list[Event] = []
-        for event in events:
-            when = event.date_updated
-            oldest = self._oldest_seen
-            if oldest is not None and when == oldest and event.id in self._ids_at_oldest:
-                continue  # already yielded before a cursor recovery
-            fresh.append(event)
-            if oldest is None or when < oldest:
-                self._oldest_seen = when
-                self._ids_at_oldest = {event.id}
-            elif when == oldest:
-                self._ids_at_oldest.add(event.id)
-        return fresh

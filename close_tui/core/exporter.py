@@ -47,7 +47,7 @@ from typing import IO, Any, Final, Protocol
 
 from pydantic import ValidationError
 
-from close_tui.core.client import MAX_PAGE_SIZE, CloseClient
+from close_tui.core.client import MAX_PAGE_SIZE, CloseClient, ResumePoint
 from close_tui.core.dates import parse_api_datetime, to_api_datetime
 from close_tui.core.errors import BadRequest, ProtocolError
 from close_tui.core.export import RenderingWriter
@@ -616,8 +616,7 @@ class _WindowPager:
         self._next: asyncio.Future[Any] | None = None
         self._next_cursor: str | None = None
         self.exhausted = False
-        self._oldest_seen: datetime | None = None
-        self._ids_at_oldest: set[str] = set()
+        self._resume = ResumePoint()
         self._returned = 0
         self._returned_at_last_recovery: int | None = None
 
@@ -652,7 +651,7 @@ class _WindowPager:
         self._cursor = page.cursor_next
         if page.cursor_next is None:
             self.exhausted = True
-        fresh = self._keep_unseen(page.data)
+        fresh = self._resume.keep_unseen(page.data)
         self._returned += len(fresh)
         return fresh
 
@@ -663,32 +662,10 @@ class _WindowPager:
             ) from refused
         self._returned_at_last_recovery = self._returned
         await self._drop_next()
-        last = self._oldest_seen
-        if last is not None:
-            base = self.filter
-            lte = last if base.date_updated__lte is None else min(base.date_updated__lte, last)
-            lt = base.date_updated__lt
-            if lt is not None and lt > lte:
-                lt = None
-            self._query = base.replace(date_updated__lte=lte, date_updated__lt=lt)
+        self._query = self._resume.resume_filter(self.filter)
         self._cursor = None
         # No cursor here: if this is refused too, BadRequest propagates (no loop).
         return await self._launch(None)
-
-    def _keep_unseen(self, events: list[Event]) -> list[Event]:
-        fresh: list[Event] = []
-        for event in events:
-            when = event.date_updated
-            oldest = self._oldest_seen
-            if oldest is not None and when == oldest and event.id in self._ids_at_oldest:
-                continue  # already returned before a cursor recovery
-            fresh.append(event)
-            if oldest is None or when < oldest:
-                self._oldest_seen = when
-                self._ids_at_oldest = {event.id}
-            elif when == oldest:
-                self._ids_at_oldest.add(event.id)
-        return fresh
 
     async def _drop_next(self) -> None:
         if self._next is not None:
