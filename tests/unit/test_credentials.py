@@ -13,9 +13,9 @@ from keyring.errors import (
     InitError,
     KeyringLocked,
     NoKeyringError,
-    PasswordDeleteError,
     PasswordSetError,
 )
+from keyring_backends import BrokenKeyring, MemoryKeyring
 
 from close_tui.core.credentials import (
     DEFAULT_PROFILE,
@@ -37,49 +37,6 @@ TOKEN = "oauth_tok_8f7e6d5c4b3a2910ZZyy"
 
 
 InstallBackend = Callable[[KeyringBackend], KeyringBackend]
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-process keyring backend: real ``keyring`` API, no OS service, no file."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.entries:
-            raise PasswordDeleteError("No such password!")
-        del self.entries[(service, username)]
-
-
-class BrokenKeyring(KeyringBackend):
-    """Every call fails the way a given real backend does."""
-
-    priority = 1
-
-    def __init__(self, error: Exception, *, reads_work: bool = False) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.error = error
-        self.reads_work = reads_work
-
-    def get_password(self, service: str, username: str) -> str | None:
-        if self.reads_work:
-            return None
-        raise self.error
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise self.error
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise self.error
 
 
 class ForgetfulKeyring(MemoryKeyring):
