@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from close_tui.core import jsonnum
 from close_tui.core.dates import DateParseError, parse_user_datetime
 from close_tui.core.filters import FILTER_FIELDS, EventFilter, UnsupportedFilter
 from close_tui.core.idroute import check_field_value
@@ -389,11 +390,10 @@ async def _events(args: argparse.Namespace, client: CloseClient, flt: EventFilte
 
 
 async def _event(args: argparse.Namespace, client: CloseClient) -> int:
-    import json
 
     event = await client.get_event(args.event_id)
     try:
-        sys.stdout.write(json.dumps(event.to_api(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(jsonnum.dumps(event.to_api(), indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()

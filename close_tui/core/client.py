@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
-import json
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -39,6 +38,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from close_tui.core import jsonnum
 from close_tui.core.errors import (
     AuthError,
     BadRequest,
@@ -150,18 +150,11 @@ def _decode_json(response: httpx.Response) -> Any:
     if ctype and "json" not in ctype:
         raise _UnreadableBody(f"non-JSON body: {visible(ctype)[:60]}")
     try:
-        return json.loads(response.content, parse_int=_parse_int)
+        return jsonnum.loads(response.content)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _UnreadableBody(
             f"invalid JSON ({len(response.content)} bytes; truncated or malformed)"
         ) from exc
-
-
-def _parse_int(literal: str) -> int | float:
-    """Python refuses to read integers over 4,300 digits (a guard against slow parsing);
-    one such value in an event's data must not make its whole page unreadable. It is
-    read as a float instead (infinite if it is that large): shown, not exact."""
-    return int(literal) if len(literal) <= 4300 else float(literal)
 
 
 def _clip(text: str) -> str:
@@ -187,20 +180,20 @@ def _error_detail(response: httpx.Response) -> tuple[str, dict[str, str]]:
     if isinstance(body, dict):
         error = body.get("error")
         if error:
-            parts.append(error if isinstance(error, str) else json.dumps(error))
+            parts.append(error if isinstance(error, str) else jsonnum.dumps(error))
         errors = body.get("errors")
         if isinstance(errors, list):
-            parts.extend(e if isinstance(e, str) else json.dumps(e) for e in errors if e)
+            parts.extend(e if isinstance(e, str) else jsonnum.dumps(e) for e in errors if e)
         elif errors:
-            parts.append(json.dumps(errors))
+            parts.append(jsonnum.dumps(errors))
         raw_fields = body.get("field-errors")
         if isinstance(raw_fields, dict):
             for name, message in raw_fields.items():
-                text = message if isinstance(message, str) else json.dumps(message)
+                text = message if isinstance(message, str) else jsonnum.dumps(message)
                 field_errors[visible(str(name))] = _clip(text)
                 parts.append(f"{name}: {text}")
     if not parts:
-        parts.append(json.dumps(body, separators=(",", ":")))
+        parts.append(jsonnum.dumps(body, separators=(",", ":")))
     return ": " + _clip("; ".join(parts)), field_errors
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 from typing import Any, Protocol, TextIO, runtime_checkable
 
+from close_tui.core import jsonnum
 from close_tui.core.models import Event
 from close_tui.core.sanitize import visible
 
@@ -61,7 +61,7 @@ class RenderingWriter(Protocol):
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonnum.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class JsonlWriter:

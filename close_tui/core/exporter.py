@@ -47,6 +47,7 @@ from typing import IO, Any, Final, Protocol
 
 from pydantic import ValidationError
 
+from close_tui.core import jsonnum
 from close_tui.core.client import MAX_PAGE_SIZE, CloseClient, ResumePoint
 from close_tui.core.dates import parse_api_datetime, to_api_datetime
 from close_tui.core.errors import BadRequest, ProtocolError
@@ -480,7 +481,7 @@ class _Spool:
         for event_id, when, payload in records:
             body: Any = payload if isinstance(payload, str) else payload.to_api()
             kind = 0 if isinstance(payload, str) else 1
-            line = json.dumps([event_id, to_api_datetime(when), kind, body],
+            line = jsonnum.dumps([event_id, to_api_datetime(when), kind, body],
                               ensure_ascii=False, separators=(",", ":"))
             lines.append(line.encode("utf-8") + b"\n")
         data = b"".join(lines)
@@ -519,7 +520,7 @@ class _Spool:
             if not line:
                 break
             self._read_pos += len(line)
-            event_id, when, kind, body = json.loads(line)
+            event_id, when, kind, body = jsonnum.loads(line)
             payload: str | Event = body if kind == 0 else Event.model_validate(body)
             out.append((event_id, parse_api_datetime(when), payload))
         self.pending -= len(out)
@@ -1056,7 +1057,7 @@ class Exporter:
         32 events, times the overhead of Python objects over JSON text."""
         self._sized += 1
         if self._sized % 32 == 1:
-            size = len(json.dumps(event.to_api(), ensure_ascii=False, separators=(",", ":")))
+            size = len(jsonnum.dumps(event.to_api(), ensure_ascii=False, separators=(",", ":")))
             self._avg_json = 0.8 * self._avg_json + 0.2 * size if self._sized > 1 else size
         return int(self._avg_json * _OBJECT_OVERHEAD)
 

@@ -23,12 +23,13 @@ Values may be quoted (``data.status_label="Closed Won"``); an unclosed quote run
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from close_tui.core import jsonnum
+from close_tui.core.jsonnum import is_number
 from close_tui.core.models import Event
 
 Op = Literal["eq", "ne", "contains", "text"]
@@ -191,8 +192,8 @@ def _scalar_text(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if is_number(value):
+        return jsonnum.dumps(value)
     return _json_text(value)
 
 
@@ -216,6 +217,6 @@ def _contains_text(value: Any) -> str:
 
 def _json_text(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str).casefold()
+        return jsonnum.dumps(value, ensure_ascii=False, default=str).casefold()
     except (TypeError, ValueError, RecursionError):
         return str(value).casefold()

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from close_tui.core.jsonnum import is_number
 from close_tui.core.models import Event
 from close_tui.core.sanitize import visible
 
@@ -647,7 +648,7 @@ def _text(value: Any) -> str:
     """Scalars as text; containers, ``None`` and booleans are not names."""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         return str(value)
     return ""
 
@@ -655,7 +656,7 @@ def _text(value: Any) -> str:
 def _number(value: Any) -> float:
     if isinstance(value, bool):
         return 0.0
-    if isinstance(value, int | float):
+    if is_number(value):
         return float(value) if value == value and abs(value) < 1e15 else 0.0  # no NaN/inf
     return 0.0
 
@@ -664,7 +665,7 @@ def _value(value: Any) -> str | None:
     """A scalar as a person reads it in "old → new"; ``None`` for containers."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float | str):
+    if isinstance(value, str) or is_number(value):
         text = _first_line(str(value)) if isinstance(value, str) else str(value)
         return _cut(text, MAX_VALUE_CHARS) if text else None
     return None

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import httpx
 
-from close_tui.core import filters
+from close_tui.core import filters, jsonnum
 from close_tui.core.dates import format_http_date, parse_api_datetime
 from close_tui.emulator.clock import system_clock
 from close_tui.emulator.dataset import MS_HOUR, MS_MINUTE, Json, Obj, OrgSim, Rec, Req, to_ms
@@ -116,7 +116,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return jsonnum.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class Emulator:

@@ -17,8 +17,9 @@ What is in them, and why:
 * **Unicode that moves or hides text**: right-to-left override, zero-width characters,
   wide CJK and emoji (column arithmetic).
 * **Sizes and shapes**: a 64 KB note, data nested 200 deep, a 10,000-element array,
-  10**400 as a JSON integer literal and ``1e400`` (a float literal Python reads as
-  ``inf``), keys that contain ``[/``.
+  numbers no int or float holds: 10**400, an integer of 5,000 digits (Python refuses
+  to read it), ``1e400`` (a float literal Python reads as ``inf``) and ``1e-400`` (read
+  as ``0.0``), keys that contain ``[/``.
 
 Every escape sequence carries a *marker* that appears nowhere else (``SE9TVElMRQ`` is
 base64 of "HOSTILE"), so a test reading the raw bytes a terminal receives can tell an
@@ -30,7 +31,7 @@ so they are on the first page of every unfiltered view. No Textual here.
 
 from __future__ import annotations
 
-import json
+from decimal import Decimal
 from typing import Final
 
 from close_tui.emulator.dataset import MS_SECOND, Json, LeadSim, Obj, OrgSim, Rec
@@ -120,8 +121,12 @@ NOTE_BYTES: Final = 64 * 1024
 DEPTH: Final = 200
 ARRAY_LENGTH: Final = 10_000
 HUGE_INT: Final = 10**400
-#: ``1e400`` on the wire: Python's json reads it as ``inf`` (and would write ``Infinity``).
-HUGE_FLOAT_LITERAL: Final = b"1e400"
+#: Valid JSON numbers Python's json module cannot read exactly: ``float`` makes ``1e400``
+#: ``inf`` (and writes it back as ``Infinity``, not JSON) and ``1e-400`` zero; ``int``
+#: refuses more than 4,300 digits. Held as Decimal, written exactly (core.jsonnum).
+HUGE_FLOAT: Final = Decimal("1e400")
+TINY_FLOAT: Final = Decimal("1e-400")
+LONG_INT: Final = Decimal("9" * 5000)
 
 #: Ids of the hostile objects (well-formed: ids are routed, put in URLs and filters).
 HOSTILE_USER_ID: Final = "user_Hostile" + "0" * 31
@@ -294,7 +299,9 @@ def add_hostile(sim: OrgSim) -> list[Rec]:
             "nested": nested(),
             "big_array": list(range(ARRAY_LENGTH)),
             "huge_int": HUGE_INT,
-            "huge_float": float("inf"),  # written as 1e400 on the wire, see below
+            "huge_float": HUGE_FLOAT,
+            "tiny_float": TINY_FLOAT,
+            "long_int": LONG_INT,
             "[/]key": f"{MARKUP_CLOSE} value",
             f"key {OSC52}": f"{CLEAR} value",
             **stamp(t),
@@ -305,13 +312,6 @@ def add_hostile(sim: OrgSim) -> list[Rec]:
         user_id, "POST", f"/api/v1/custom_object/{MARKUP_CLICK}", source=f"{OSC8} {BEL}"
     )
     odd_rec = sim.create(odd, t, odd_req)
-    # json.dumps would write ``inf`` as ``Infinity`` (not JSON): encode the event once
-    # here with the literal a server in another language would send.
-    odd_rec.blob = _with_float_literal(odd_rec.ev)
     made.append(odd_rec)
     return made
 
-
-def _with_float_literal(ev: Json) -> bytes:
-    encoded = json.dumps(ev, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return encoded.replace(b'"huge_float":Infinity', b'"huge_float":' + HUGE_FLOAT_LITERAL)

@@ -43,7 +43,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from close_tui.core import errors
+from close_tui.core import errors, jsonnum
 from close_tui.core.client import CloseClient, EventPager
 from close_tui.core.config import SavedView
 from close_tui.core.credentials import CredentialStore, mask_key
@@ -1220,13 +1220,12 @@ class CloseTuiApp(App[None]):
             self.notify(f"Copied {event_id}", timeout=2, markup=False)
 
     def action_copy_json(self) -> None:
-        import json
 
         event = self.detail.event
         if event is None or event.id != self._target_event_id():
             self.notify("Open the event first (Enter) to copy its JSON", severity="warning")
             return
-        self.copy_to_clipboard(json.dumps(event.to_api(), indent=2, ensure_ascii=False))
+        self.copy_to_clipboard(jsonnum.dumps(event.to_api(), indent=2, ensure_ascii=False))
         self.notify(f"Copied JSON of {event.id}", timeout=2, markup=False)
 
     def _target_event_id(self) -> str | None:

@@ -13,13 +13,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from close_tui.core import jsonnum
 from close_tui.core.export import CSV_COLUMNS
-from close_tui.emulator import Emulator, EmulatorConfig
+from close_tui.emulator import Emulator, EmulatorConfig, hostile
 from close_tui.emulator.server import RunningServer, serve
 
 pytestmark = pytest.mark.e2e
@@ -121,3 +123,43 @@ def test_readme_documents_the_csv_columns() -> None:
     section = text.split("#### CSV columns", 1)[1].split("\n#", 1)[0]
     listed = section.split("`", 2)[1]
     assert [c.strip() for c in listed.replace("\n", " ").split(",")] == list(CSV_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def hostile_server() -> Iterator[RunningServer]:
+    emulator = Emulator(EmulatorConfig(n_leads=10, n_users=4, hostile=True))
+    with serve(emulator) as running:
+        yield running
+
+
+def _strict(text: str) -> Any:
+    """RFC 8259 only (no NaN/Infinity), every number exact."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse, parse_float=Decimal, parse_int=Decimal)
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallel", "3"]], ids=["sequential", "parallel"])
+def test_numbers_no_float_holds_are_exported_as_valid_exact_json(
+    hostile_server: RunningServer, tmp_path: Path, extra: list[str]
+) -> None:
+    # 1e400, 1e-400 and a 5,000-digit integer: Python's json would write Infinity and 0.0
+    # and refuse the integer; the next tool reading the export must get the same numbers.
+    target = tmp_path / "hostile.jsonl"
+    lead = ["--lead-id", hostile.HOSTILE_LEAD_ID]
+    out = run(hostile_server, ["events", *lead, "-o", str(target), *extra], tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = target.read_text(encoding="utf-8").splitlines()
+    truth = hostile_server.emulator.expected({"lead_id": hostile.HOSTILE_LEAD_ID})
+    assert [_strict(line) for line in lines] == [_strict(jsonnum.dumps(e)) for e in truth]
+    [odd] = [_strict(line) for line in lines if hostile.HOSTILE_OBJECT_ID in line]
+    assert odd["data"]["huge_float"] == Decimal("1e400")
+    assert odd["data"]["tiny_float"] == Decimal("1e-400")
+    assert odd["data"]["long_int"] == Decimal("9" * 5000)
+    assert odd["data"]["huge_int"] == 10**400
+
+    shown = run(hostile_server, ["event", odd["id"]], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert _strict(shown.stdout) == odd

@@ -14,7 +14,9 @@ names. Every screen the user can reach with them is checked the same way:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -174,15 +176,21 @@ async def check_the_64_kb_note(pilot: Any, app: WatchedApp) -> None:
     assert_safe(app)
 
 
+def _refuse(name: str) -> Any:
+    raise ValueError(f"not JSON: {name}")
+
+
 async def check_huge_and_deep_data(pilot: Any, app: WatchedApp) -> None:
     header = "\n".join(screen_lines(app)[:15])
     assert "custom_object.[bold]Evil[/]␛[2J" in header
     event = app.detail.event
     assert event is not None
-    # 10**400 arrives as an int (Python's json keeps big integers exact) and 1e400
-    # as inf: both are drawn, neither is an error.
+    # 10**400 arrives as an int (Python keeps big integers exact); 1e400, 1e-400 and a
+    # 5,000-digit integer, which no int or float holds, arrive exact (core.jsonnum).
     assert event.data["huge_int"] == 10**400
-    assert event.data["huge_float"] == float("inf")
+    assert event.data["huge_float"] == Decimal("1e400")
+    assert event.data["tiny_float"] == Decimal("1e-400")
+    assert event.data["long_int"] == Decimal("9" * 5000)
     assert len(event.data["big_array"]) == hostile.ARRAY_LENGTH
     lines = app.detail.json_view.lines
     lines.unfold_all()
@@ -191,7 +199,17 @@ async def check_huge_and_deep_data(pilot: Any, app: WatchedApp) -> None:
     assert any(str(10**400)[:40] in row for row in rows)
     assert any("[/]key" in row for row in rows)
     assert any("level" in row and "200" in row for row in rows)  # the deepest level
-    assert any("inf" in row.lower() for row in rows if "huge_float" in row)
+    assert any("1E+400" in row for row in rows if "huge_float" in row)
+    assert any("1E-400" in row for row in rows if "tiny_float" in row)
+    assert any("9" * 40 in row for row in rows if "long_int" in row)
+    # Copy JSON puts valid JSON with the exact numbers on the clipboard.
+    await pilot.press("Y")
+    copied = json.loads(app.clipboard, parse_float=Decimal, parse_int=Decimal,
+                        parse_constant=_refuse)
+    assert copied["data"]["huge_float"] == Decimal("1e400")
+    assert copied["data"]["long_int"] == Decimal("9" * 5000)
+    assert app.copied == [app.clipboard]
+    app.copied.clear()  # ours, not data's: assert_safe checks nothing else was copied
     await pilot.press("end")
     await settle(pilot)
     assert_safe(app)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from close_tui.core import jsonnum
 from close_tui.core.client import CloseClient, RetryPolicy
 from close_tui.core.filters import EventFilter
 from close_tui.emulator import Emulator, FakeClock, hostile
@@ -35,12 +37,16 @@ def test_huge_numbers_go_out_as_json_literals(make_emulator: Make, call: Call) -
     only = {"object_id": hostile.HOSTILE_OBJECT_ID, "object_type": hostile.UNKNOWN_TYPE}
     for answer in (call(emulator, "/event/", only),
                    call(emulator, f"/event/{event['id']}/")):
-        assert b'"huge_float":1e400' in answer.content  # not Python's "Infinity"
+        assert b'"huge_float":1E+400' in answer.content  # not Python's "Infinity"
+        assert b'"tiny_float":1E-400' in answer.content
+        assert b'"long_int":' + b"9" * 5000 + b"," in answer.content
         assert b'"huge_int":1' + b"0" * 400 in answer.content
-        body: Any = json.loads(answer.content)
+        body: Any = jsonnum.loads(answer.content)
         data = (body["data"][0] if "cursor_next" in body else body)["data"]
         assert data["huge_int"] == 10**400 and isinstance(data["huge_int"], int)
-        assert data["huge_float"] == float("inf")
+        assert data["huge_float"] == Decimal("1e400")
+        assert data["tiny_float"] == Decimal("1e-400")
+        assert data["long_int"] == Decimal("9" * 5000)
         assert len(data["big_array"]) == hostile.ARRAY_LENGTH
         depth, node = 0, data["nested"]
         while "next" in node:

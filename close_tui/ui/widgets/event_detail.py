@@ -34,6 +34,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
+from close_tui.core import jsonnum
 from close_tui.core.diff import (
     ABSENT,
     EventChanges,
@@ -98,7 +99,7 @@ def value_text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
         text = json.dumps(visible(shown), ensure_ascii=False)
         return text if len(value) <= limit else f"{text[:-1]}…\" (+{len(value) - limit:,} chars)"
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = jsonnum.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         text = repr(value)
     text = visible(text)

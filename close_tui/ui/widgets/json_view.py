@@ -46,6 +46,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
+from close_tui.core import jsonnum
 from close_tui.core.catalog import ID_PREFIX_FIELD, OBJECT_ID_TYPE, id_prefix
 from close_tui.core.sanitize import visible
 from close_tui.ui.keys import KEYMAP
@@ -113,7 +114,7 @@ def copy_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        return jsonnum.dumps(value, indent=2, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
 
@@ -180,7 +181,7 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value)
+        return jsonnum.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
 
@@ -882,7 +883,7 @@ class JsonLines(ScrollView, can_focus=True):
             return [("[]", "punct")]
         if value is None or isinstance(value, bool):
             return [(json.dumps(value), "literal")]
-        if isinstance(value, int | float):
+        if jsonnum.is_number(value):
             return [(_scalar_text(value), "number")]
         return [(visible(repr(value)), "note")]  # not JSON: shown, never trusted
 
