@@ -22,6 +22,7 @@ from types import FrameType, TracebackType
 import httpx
 
 from close_tui.emulator.api import Emulator, EmulatorConfig
+from close_tui.heap import freeze_long_lived
 
 
 class _Server(ThreadingHTTPServer):
@@ -225,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         hostile=args.hostile,
     )
     emulator = Emulator(config)
+    freeze_long_lived()  # the organization is served until the process ends
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -7,6 +7,7 @@ import os
 import sys
 
 from close_tui.core.client import CloseClient, RetryPolicy
+from close_tui.heap import freeze_long_lived
 
 
 def launch(args: argparse.Namespace) -> int:
@@ -17,6 +18,7 @@ def launch(args: argparse.Namespace) -> int:
     if args.demo:
         session = open_demo(live=args.live, hostile=getattr(args, "hostile", False))
         app = CloseTuiApp(session.client, organization=session.organization)
+        freeze_long_lived()  # the emulator's organization lives as long as the app
         app.run()
         return 0
 
@@ -58,5 +60,6 @@ def launch(args: argparse.Namespace) -> int:
         organization=organization,
         initial_filter=_profile_filter(account.profile),
     )
+    freeze_long_lived()
     app.run()
     return 0
