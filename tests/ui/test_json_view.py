@@ -10,6 +10,7 @@ from close_tui.ui.widgets.json_view import (
     MAX_ITEMS,
     JsonLines,
     JsonView,
+    _document_order,
     copy_text,
     jq_path,
     pivot_field,
@@ -177,6 +178,60 @@ async def test_search_counts_and_steps_through_matches() -> None:
         assert "3/3" in header
         await pilot.press("escape")  # clears the search first
         assert lines.match_status == ""
+
+
+async def test_search_starts_at_the_cursor_and_wraps() -> None:
+    # Matches of "status", in document order: data.status_label (key), data.items[3]
+    # (value), data.nested.deeper.status (key).
+    app = Host(DOC)
+    async with app.run_test(size=(80, 30)) as pilot:
+        lines = app.lines
+        go_to(lines, ("data", "contact_id"))  # past the first match
+        await pilot.press("slash", *"stat")
+        # Every keystroke searches from where "/" was pressed, not from the last hit.
+        assert cursor_at(lines) == ("data", "items", 3) and lines.match_status == "2/3"
+        await pilot.press(*"us", "enter")
+        assert cursor_at(lines) == ("data", "items", 3) and lines.match_status == "2/3"
+        go_to(lines, ("data", "custom.cf_region"))  # the user moves on, then n / N
+        await pilot.press("n")
+        assert cursor_at(lines) == ("data", "nested", "deeper", "status")
+        await pilot.press("n")  # wraps to the top
+        assert cursor_at(lines) == ("data", "status_label") and lines.match_status == "1/3"
+        go_to(lines, ("data", "custom.cf_region"))
+        await pilot.press("N")
+        assert cursor_at(lines) == ("data", "items", 3)
+        go_to(lines, ("id",))
+        await pilot.press("N")  # wraps to the bottom
+        assert lines.match_status == "3/3"
+
+
+async def test_search_from_a_closing_line_skips_what_it_closes() -> None:
+    value = {"a": {"hit": 1, "b": {"hit": 2}}, "c": {"hit": 3}}
+    app = Host(value)
+    async with app.run_test(size=(80, 30)) as pilot:
+        lines = app.lines
+        closing = [i for i in range(lines.line_count)
+                   if lines.row_text(i).strip() == "}," and i > 3]  # "a"'s closing line
+        lines.move_cursor(closing[-1])
+        assert lines.cursor_position == (("a",), True)
+        assert lines.search("hit") == 3
+        assert cursor_at(lines) == ("c", "hit")
+        lines.move_cursor(closing[-1])
+        await pilot.press("N")
+        assert cursor_at(lines) == ("a", "b", "hit")
+
+
+def test_document_order_of_paths() -> None:
+    doc = {"z": {"k": [0, {"y": 1, "x": 2}]}, "a": 3}
+    order = _document_order
+    assert order(doc, ("a",), ("z",), False) == 1  # insertion order, not alphabetical
+    assert order(doc, ("z", "k", 1, "x"), ("z", "k", 1, "y"), False) == 1
+    assert order(doc, ("z", "k", 0), ("z", "k", 1, "x"), False) == -1
+    assert order(doc, ("z", "k"), ("z", "k"), False) == 0
+    assert order(doc, ("z", "k"), ("z", "k"), True) == -1  # above its closing line
+    assert order(doc, ("z", "k", 1), ("z", "k"), False) == 1  # inside: after its first line
+    assert order(doc, ("z", "k", 1), ("z", "k"), True) == -1  # but before its closing line
+    assert order(doc, ("z",), ("z", "k", 0), False) == -1  # an ancestor is above
 
 
 async def test_search_finds_and_unfolds_hidden_matches() -> None:

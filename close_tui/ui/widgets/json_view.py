@@ -215,6 +215,24 @@ def find_matches(root: Any, pattern: re.Pattern[str], limit: int = MAX_MATCHES) 
     return found
 
 
+def _document_order(root: Any, path: Path, origin: Path, closing: bool) -> int:
+    """-1, 0 or 1: whether ``path`` comes before, at or after ``origin`` in document
+    order (``closing``: the origin is its node's closing line, after its children)."""
+    container = root
+    for mine, theirs in zip(path, origin, strict=False):
+        if mine != theirs:
+            if isinstance(container, dict):
+                keys = list(container)
+                return 1 if keys.index(mine) > keys.index(theirs) else -1
+            return 1 if int(mine) > int(theirs) else -1  # list indices
+        container = container[mine]
+    if len(path) == len(origin):
+        return -1 if closing else 0  # a node's own line is above its closing line
+    if len(path) > len(origin):  # inside the origin's node
+        return -1 if closing else 1
+    return -1  # an ancestor of the origin: its line is above
+
+
 def _split_cells(text: str, room: int) -> tuple[str, str]:
     """``text`` cut after at most ``room`` cells."""
     if text.isascii():
@@ -525,8 +543,23 @@ class JsonLines(ScrollView, can_focus=True):
         total = f"{len(self._matches)}{'+' if self._truncated_matches else ''}"
         return f"{self._match_index + 1}/{total}"
 
-    def search(self, query: str) -> int:
-        """Find ``query`` (case-insensitive, literal) in keys and values; go to the first."""
+    @property
+    def cursor_position(self) -> tuple[Path, bool]:
+        """Where the cursor is in document order: its node's path, and whether it is on
+        that node's closing line (after the node's children)."""
+        self._ensure_built()
+        if not self._lines:
+            return (), False
+        node, kind = self._lines[self._cursor]
+        return node.path, kind in (CLOSE, MORE)
+
+    def search(self, query: str, origin: tuple[Path, bool] | None = None) -> int:
+        """Find ``query`` (case-insensitive, literal) in keys and values and go to the
+        first match at or after ``origin`` (default: the cursor), wrapping to the top —
+        as a pager's search does. The search field passes the cursor from when it opened,
+        so each keystroke searches from the same place."""
+        if origin is None:
+            origin = self.cursor_position
         self._clear_search_state()
         self._query = query
         if query:
@@ -535,10 +568,25 @@ class JsonLines(ScrollView, can_focus=True):
             self._truncated_matches = len(self._matches) >= MAX_MATCHES
             self._match_set = set(self._matches)
             if self._matches:
-                self._go_to_match(0)
+                first = self._first_match_from(*origin, include_origin=True)
+                self._go_to_match(first % len(self._matches))
         self._strips.clear()
         self.refresh()
         return len(self._matches)
+
+    def _first_match_from(self, origin: Path, closing: bool, *, include_origin: bool) -> int:
+        """Index of the first match after ``origin`` in document order (at it too with
+        ``include_origin``); ``len(matches)`` when none is. Matches are in document
+        order, so this is a binary search."""
+        low, high = 0, len(self._matches)
+        while low < high:
+            middle = (low + high) // 2
+            order = _document_order(self._value, self._matches[middle], origin, closing)
+            if order > 0 or (order == 0 and include_origin):
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
     def clear_search(self) -> None:
         self._clear_search_state()
@@ -546,12 +594,16 @@ class JsonLines(ScrollView, can_focus=True):
         self.refresh()
 
     def next_match(self) -> None:
+        """The first match after the cursor (wherever the user moved it), wrapping."""
         if self._matches:
-            self._go_to_match((self._match_index + 1) % len(self._matches))
+            following = self._first_match_from(*self.cursor_position, include_origin=False)
+            self._go_to_match(following % len(self._matches))
 
     def previous_match(self) -> None:
+        """The last match before the cursor, wrapping."""
         if self._matches:
-            self._go_to_match((self._match_index - 1) % len(self._matches))
+            at_or_after = self._first_match_from(*self.cursor_position, include_origin=True)
+            self._go_to_match((at_or_after - 1) % len(self._matches))
 
     def _go_to_match(self, index: int) -> None:
         self._match_index = index
@@ -1069,6 +1121,7 @@ class JsonView(Vertical):
         super().__init__(id=id, classes=classes)
         self._lines_widget = JsonLines(id="json-lines")
         self._search_field = JsonSearch(placeholder="search keys and values", id="json-search")
+        self._search_origin: tuple[Path, bool] | None = None  # the cursor when "/" opened
 
     def compose(self) -> ComposeResult:
         yield self._lines_widget
@@ -1093,6 +1146,7 @@ class JsonView(Vertical):
 
     def open_search(self) -> None:
         field = self._search_field
+        self._search_origin = self._lines_widget.cursor_position
         field.add_class("-open")
         field.value = self._lines_widget.search_query
         field.focus()
@@ -1106,11 +1160,11 @@ class JsonView(Vertical):
     def _search_changed(self, event: Input.Changed) -> None:
         event.stop()
         if event.value != self._lines_widget.search_query:
-            self._lines_widget.search(event.value)
+            self._lines_widget.search(event.value, self._search_origin)
 
     @on(Input.Submitted, "#json-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value != self._lines_widget.search_query:
-            self._lines_widget.search(event.value)
+            self._lines_widget.search(event.value, self._search_origin)
         self.close_search()
