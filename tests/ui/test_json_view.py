@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -369,6 +370,26 @@ async def test_long_arrays_show_the_first_items_and_more_on_demand() -> None:
         await pilot.press("enter")
         assert cursor_at(lines) == ("items", MAX_ITEMS)
         assert "… 9,800 more items" in lines.text()
+
+
+async def test_numbers_too_long_for_their_rows_fold_like_strings() -> None:
+    # jsonnum keeps a 5,000-digit integer exact; shown whole it would be ~70 rows.
+    app = Host({"long": Decimal("9" * 5000), "short": Decimal("1e400"), "n": 12})
+    async with app.run_test(size=(80, 30)) as pilot:
+        lines = app.lines
+        collapsed_rows = lines.row_count
+        assert collapsed_rows < 10
+        text = lines.text()
+        assert " characters (space: expand)" in text and "1E+400" in text
+        go_to(lines, ("long",))
+        await pilot.press("space")
+        assert "".join(lines.text().split()).count("9" * 5000) == 1  # every digit, wrapped
+        assert lines.row_count > 50
+        await pilot.press("left")  # fold
+        assert lines.row_count == collapsed_rows
+        go_to(lines, ("short",))
+        await pilot.press("space")  # short numbers do not fold
+        assert lines.row_count == collapsed_rows
 
 
 async def test_long_strings_are_collapsed_and_expand_on_demand() -> None:

@@ -936,7 +936,15 @@ class JsonLines(ScrollView, can_focus=True):
         if value is None or isinstance(value, bool):
             return [(json.dumps(value), "literal")]
         if jsonnum.is_number(value):
-            return [(_scalar_text(value), "number")]
+            text = _scalar_text(value)
+            if node.string_open:
+                return [(text, "number"), ("  (space: collapse)", "note")]
+            limit = self._collapsed_chars(room)
+            if len(text) <= limit:
+                return [(text, "number")]
+            # A number thousands of digits long folds like a long string.
+            return [(text[:limit] + "…", "number"),
+                    (f" +{len(text) - limit:,} characters (space: expand)", "note")]
         return [(visible(repr(value)), "note")]  # not JSON: shown, never trusted
 
     @staticmethod
@@ -944,8 +952,11 @@ class JsonLines(ScrollView, can_focus=True):
         return max(40, STRING_ROWS * max(20, room) - 40)
 
     def _expandable_string(self, node: Node) -> bool:
+        """A long string, or a number too long for its rows: space folds and unfolds it."""
         value = node.value
-        if not isinstance(value, str):
+        if jsonnum.is_number(value):
+            value = _scalar_text(value)
+        elif not isinstance(value, str):
             return False
         width = self._built_width - cell_len(self._indent(node.depth, self._built_width))
         return node.string_open or "\n" in value or len(value) > self._collapsed_chars(width)
