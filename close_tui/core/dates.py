@@ -88,3 +88,15 @@ def _local_tz() -> tzinfo:
 def format_http_date(value: datetime) -> str:
     """RFC 7231 ``Date`` header form."""
     return value.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def format_duration(seconds: float, sep: str = " ") -> str:
+    """``42s``, ``3m 12s``, ``1h 05m`` (``sep=""``: ``3m12s``); whole seconds, cut down."""
+    total = int(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{sep}{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{sep}{minutes:02d}m"

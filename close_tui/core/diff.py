@@ -72,8 +72,23 @@ listed field missing from ``previous_data``/``data``); whichever is known is set
 ChangesKind = Literal["update", "create", "delete", "state", "none"]
 
 
+class _PathLabel:
+    """``label`` and ``is_custom`` of a dataclass with a ``path`` (a field or a path in one)."""
+
+    __slots__ = ()
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return path_label(self.path)
+
+    @property
+    def is_custom(self) -> bool:
+        return is_custom_field(self.path)
+
+
 @dataclass(frozen=True, slots=True)
-class FieldChange:
+class FieldChange(_PathLabel):
     """One changed value: a top-level field or a path inside one."""
 
     path: Path
@@ -83,29 +98,13 @@ class FieldChange:
     #: For long text: unified-diff lines starting with ``-``, ``+``, `` `` or ``⋯``.
     text_diff: tuple[str, ...] = ()
 
-    @property
-    def label(self) -> str:
-        return path_label(self.path)
-
-    @property
-    def is_custom(self) -> bool:
-        return is_custom_field(self.path)
-
 
 @dataclass(frozen=True, slots=True)
-class FieldValue:
+class FieldValue(_PathLabel):
     """One field of a whole object (a create's new object, a delete's last state)."""
 
     path: Path
     value: Any
-
-    @property
-    def label(self) -> str:
-        return path_label(self.path)
-
-    @property
-    def is_custom(self) -> bool:
-        return is_custom_field(self.path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from close_tui.core.dates import format_duration
 from close_tui.core.sanitize import visible
 
 
@@ -65,22 +66,14 @@ class ExportProgress:
         return self.elapsed * (1.0 - self.covered) / self.covered
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def format_progress(progress: ExportProgress, width: int = 80) -> str:
     """``[#####.....]  42% ~1m10s left · 12,345 events · 250 pages · 19.8 req/s``."""
     share = min(1.0, max(0.0, 1.0 if progress.done else progress.covered))
     left = progress.seconds_left
-    eta = "done" if progress.done else ("" if left is None else f"~{_duration(left)} left")
+    if progress.done:
+        eta = "done"
+    else:
+        eta = "" if left is None else f"~{format_duration(max(0, round(left)), sep='')} left"
     parts = [
         f"{share * 100:3.0f}%",
         eta,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from close_tui.core.dates import format_duration
 from close_tui.core.jsonnum import is_number
 from close_tui.core.models import Event
 from close_tui.core.sanitize import visible
@@ -583,18 +584,6 @@ class _Sentence:
     @staticmethod
     def _with_quote_free(head: str, text: str) -> str:
         return f"{head}: {_cut(text, MAX_QUOTE_CHARS)}" if text else head
-
-
-def format_duration(seconds: float) -> str:
-    """``42s``, ``3m 12s``, ``1h 05m``: a call's length at a glance."""
-    total = int(seconds)
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 def _custom_name_from_state(state: Mapping[str, Any], field: str) -> str:

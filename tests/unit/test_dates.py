@@ -6,6 +6,7 @@ import pytest
 
 from close_tui.core.dates import (
     DateParseError,
+    format_duration,
     parse_api_datetime,
     parse_user_datetime,
     to_api_datetime,
@@ -46,3 +47,15 @@ def test_user_dates(text: str, bound: str, expected: datetime, inclusive: bool) 
 def test_bad_user_dates_raise_clear_error(text: str) -> None:
     with pytest.raises(DateParseError):
         parse_user_datetime(text, now=NOW, bound="since", local_tz=PLUS2)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spaced", "compact"),
+    [(0, "0s", "0s"), (59.9, "59s", "59s"), (70, "1m 10s", "1m10s"),
+     (3599, "59m 59s", "59m59s"), (3900, "1h 05m", "1h05m")],
+)
+def test_format_duration_spaced_for_sentences_and_compact_for_progress(
+    seconds: float, spaced: str, compact: str
+) -> None:
+    assert format_duration(seconds) == spaced
+    assert format_duration(seconds, sep="") == compact

@@ -240,31 +240,24 @@ class EventTable(ScrollView, can_focus=True):
     }
     """
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
+        """About the event on row ``index`` (never posted itself)."""
+
+        def __init__(self, table: EventTable, event_id: str, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.event_id = event_id
+            self.index = index
+
+        @property
+        def control(self) -> EventTable:
+            return self.table
+
+    class Highlighted(_RowMessage):
         """The cursor moved to another event."""
 
-        def __init__(self, table: EventTable, event_id: str, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.event_id = event_id
-            self.index = index
-
-        @property
-        def control(self) -> EventTable:
-            return self.table
-
-    class Selected(Message):
+    class Selected(_RowMessage):
         """An event was chosen (Enter or a click)."""
-
-        def __init__(self, table: EventTable, event_id: str, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.event_id = event_id
-            self.index = index
-
-        @property
-        def control(self) -> EventTable:
-            return self.table
 
     class NearEnd(Message):
         """The cursor or the view came within a page of the last row and more exist.

@@ -124,7 +124,7 @@ class Node:
 
     __slots__ = (
         "children", "depth", "expanded", "index", "is_last", "key", "parent", "shown",
-        "string_open", "value",
+        "text_open", "value",
     )  # fmt: skip
 
     def __init__(
@@ -139,7 +139,7 @@ class Node:
         self.expanded: bool | None = None  # None: decided by the view's default when built
         self.shown = MAX_ITEMS
         self.children: list[Node] | None = None
-        self.string_open = False
+        self.text_open = False
 
     @property
     def is_container(self) -> bool:
@@ -672,8 +672,8 @@ class JsonLines(ScrollView, can_focus=True):
             self.set_expanded(node, False)
         elif kind == OPEN:
             self.set_expanded(node, not node.expanded)
-        elif self._expandable_string(node):
-            node.string_open = not node.string_open
+        elif self._foldable_text(node):
+            node.text_open = not node.text_open
             self._rebuild(keep=node)
 
     def action_unfold(self) -> None:
@@ -687,8 +687,8 @@ class JsonLines(ScrollView, can_focus=True):
             self.move_cursor(self._cursor + 1)
         elif kind == MORE:
             self.show_more(node)
-        elif kind == LEAF and self._expandable_string(node) and not node.string_open:
-            node.string_open = True
+        elif kind == LEAF and self._foldable_text(node) and not node.text_open:
+            node.text_open = True
             self._rebuild(keep=node)
 
     def action_fold(self) -> None:
@@ -698,8 +698,8 @@ class JsonLines(ScrollView, can_focus=True):
         kind = self._lines[self._cursor][1]
         if kind in (OPEN, CLOSE) and node.expanded and node.parent is not None:
             self.set_expanded(node, False)
-        elif kind == LEAF and node.string_open:
-            node.string_open = False
+        elif kind == LEAF and node.text_open:
+            node.text_open = False
             self._rebuild(keep=node)
         else:
             parent = node if kind == MORE else node.parent
@@ -916,7 +916,7 @@ class JsonLines(ScrollView, can_focus=True):
         value = node.value
         if isinstance(value, str):
             role = "pivot" if pivot_field(value) else "string"
-            if node.string_open:
+            if node.text_open:
                 out: list[Piece] = []
                 for number, part in enumerate(value.split("\n")):
                     if number:
@@ -937,7 +937,7 @@ class JsonLines(ScrollView, can_focus=True):
             return [(json.dumps(value), "literal")]
         if jsonnum.is_number(value):
             text = _scalar_text(value)
-            if node.string_open:
+            if node.text_open:
                 return [(text, "number"), ("  (space: collapse)", "note")]
             limit = self._collapsed_chars(room)
             if len(text) <= limit:
@@ -951,7 +951,7 @@ class JsonLines(ScrollView, can_focus=True):
     def _collapsed_chars(room: int) -> int:
         return max(40, STRING_ROWS * max(20, room) - 40)
 
-    def _expandable_string(self, node: Node) -> bool:
+    def _foldable_text(self, node: Node) -> bool:
         """A long string, or a number too long for its rows: space folds and unfolds it."""
         value = node.value
         if jsonnum.is_number(value):
@@ -959,7 +959,7 @@ class JsonLines(ScrollView, can_focus=True):
         elif not isinstance(value, str):
             return False
         width = self._built_width - cell_len(self._indent(node.depth, self._built_width))
-        return node.string_open or "\n" in value or len(value) > self._collapsed_chars(width)
+        return node.text_open or "\n" in value or len(value) > self._collapsed_chars(width)
 
     # ------------------------------------------------------------------ rendering
 
