@@ -53,6 +53,7 @@ from close_tui.core.errors import (
 from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event, EventPage
 from close_tui.core.ratelimit import RateLimit, parse_http_date, parse_ratelimit, parse_retry_after
+from close_tui.core.retries import RetryListener, RetryListeners, RetryNotice, RetryReason
 from close_tui.core.sanitize import visible
 
 DEFAULT_BASE_URL: Final = "https://api.close.com/api/v1"
@@ -201,9 +202,10 @@ class CloseClient:
     """Talks to one Close API base URL with one credential. Use as an async context
     manager, or call :meth:`aclose`.
 
-    ``on_retry(attempt, delay_seconds, reason)`` is called before each wait, where
-    ``attempt`` is the number of the try that just failed (1-based), so a status bar can
-    say "retrying in 3 s (HTTP 503)".
+    Before each wait the client sends a :class:`RetryNotice` to every listener in
+    :attr:`retry_listeners` (``on_retry`` given here is simply the first one), so a status
+    bar can say "retrying in 3 s (HTTP 503)" and the exporter can pause its pacer on a 429,
+    both at once.
     """
 
     def __init__(
@@ -217,7 +219,7 @@ class CloseClient:
         retry: RetryPolicy = RetryPolicy(),  # frozen, so one shared default is safe
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
-        on_retry: Callable[[int, float, str], None] | None = None,
+        on_retry: RetryListener | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url: str = check_base_url(base_url)
@@ -243,7 +245,9 @@ class CloseClient:
         self._retry = retry
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
-        self.on_retry = on_retry
+        self.retry_listeners = RetryListeners()
+        if on_retry is not None:
+            self.retry_listeners.add(on_retry)
         self._monotonic = monotonic
         # trust_env keeps HTTP(S)_PROXY/NO_PROXY and SSL_CERT_FILE/DIR working; httpx
         # ignores env proxies when an explicit transport is given, so tests stay in-process.
@@ -339,20 +343,21 @@ class CloseClient:
             except httpx.TimeoutException as exc:
                 failure = NetworkError(self._scrub(f"timeout ({type(exc).__name__}) on {what}"))
                 failure.__cause__ = exc
-                reason = "timeout"
+                reason, detail = RetryReason.TIMEOUT, "timeout"
                 delay = policy.backoff(attempt, self._rng)
             except httpx.TransportError as exc:
                 detail = self._scrub(visible(str(exc)))[:200] or type(exc).__name__
                 failure = NetworkError(f"network error on {what}: {detail}")
                 failure.__cause__ = exc
-                reason = f"network error ({type(exc).__name__})"
+                reason = RetryReason.NETWORK
+                detail = f"network error ({type(exc).__name__})"
                 delay = policy.backoff(attempt, self._rng)
             except httpx.TooManyRedirects as exc:
                 raise ProtocolError(f"too many redirects on {what}") from exc
             except httpx.DecodingError as exc:
                 failure = ProtocolError(f"undecodable response body on {what}")
                 failure.__cause__ = exc
-                reason = "undecodable response"
+                reason, detail = RetryReason.UNREADABLE, "undecodable response"
                 delay = policy.backoff(attempt, self._rng)
             else:
                 self._observe(response)
@@ -364,11 +369,11 @@ class CloseClient:
                         failure = ProtocolError(
                             f"unusable response {status} on {what} ({exc})", status=status
                         )
-                        reason = "unreadable response"
+                        reason, detail = RetryReason.UNREADABLE, "unreadable response"
                         delay = policy.backoff(attempt, self._rng)
                 elif status == 429:
                     failure, wait = self._rate_limited(response)
-                    reason = "rate limited (429)"
+                    reason, detail = RetryReason.RATE_LIMITED, "rate limited (429)"
                     if wait is None:
                         delay = policy.backoff(attempt, self._rng)
                     elif wait > policy.max_rate_limit_wait:
@@ -377,14 +382,16 @@ class CloseClient:
                         delay = wait
                 elif status in RETRYABLE_STATUSES:
                     failure = self._error_for(response)
-                    reason = f"HTTP {status}"
+                    reason, detail = RetryReason.SERVER_ERROR, f"HTTP {status}"
                     delay = policy.backoff(attempt, self._rng)
                 else:
                     raise self._error_for(response)
             if attempt >= policy.max_attempts:
                 raise failure
-            if self.on_retry is not None:
-                self.on_retry(attempt, delay, reason)
+            self.retry_listeners.notify(
+                RetryNotice(reason=reason, attempt=attempt, delay=delay,
+                            status=failure.status, detail=detail)
+            )
             await self._sleep(delay)
 
     def _rate_limited(self, response: httpx.Response) -> tuple[RateLimited, float | None]:

@@ -56,6 +56,7 @@ from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event, EventPage
 from close_tui.core.progress import ExportProgress
 from close_tui.core.ratelimit import RateLimit
+from close_tui.core.retries import RetryNotice
 from close_tui.core.sanitize import visible
 
 #: How far back the event log reaches.
@@ -780,21 +781,18 @@ class Exporter:
 
     async def run(self) -> ExportResult:
         self._started = self._monotonic()
-        previous_hook = self.client.on_retry
 
-        def on_retry(attempt: int, delay: float, reason: str) -> None:
+        def on_retry(notice: RetryNotice) -> None:
             self.retries += 1
-            if "429" in reason:
+            if notice.rate_limited:
                 self.rate_limited += 1
-                self.pacer.pause(delay)
-            if previous_hook is not None:
-                previous_hook(attempt, delay, reason)
+                self.pacer.pause(notice.delay)
 
-        self.client.on_retry = on_retry
+        stop_listening = self.client.retry_listeners.add(on_retry)
         try:
             return await self._run()
         finally:
-            self.client.on_retry = previous_hook
+            stop_listening()
             for window in self._windows:
                 window.spool.close()
 

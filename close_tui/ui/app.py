@@ -53,6 +53,7 @@ from close_tui.core.history import History, NoPivot, Pivot, pivot_from_event, pi
 from close_tui.core.models import Event
 from close_tui.core.names import NameDirectory
 from close_tui.core.predicates import Predicate, parse
+from close_tui.core.retries import RetryNotice
 from close_tui.core.rows import EventRow, short_id
 from close_tui.session import Session
 from close_tui.ui.keys import Scope, bindings_for
@@ -380,7 +381,7 @@ class CloseTuiApp(App[None]):
     def start(self) -> None:
         """Show the log of ``self.client``'s organization from ``initial_filter``."""
         self.stop_follow(quiet=True)
-        self.client.on_retry = self._on_retry
+        self.client.retry_listeners.add(self._on_retry)
         if self.names is not None:
             self.names.reset()
         self.names = NameDirectory(self.client, on_change=self._names_changed)
@@ -642,10 +643,10 @@ class CloseTuiApp(App[None]):
         self.status.set(query=self.client.last_event_query or self.status.info.query,
                         rate=_rate_text(self.client), activity="")
 
-    def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
-        self.status.set(activity=f"{reason}: retrying in {delay:.1f} s (attempt {attempt + 1})")
-        if self.follower is not None and "429" in reason:
-            self.follower.rate_limited(delay)
+    def _on_retry(self, notice: RetryNotice) -> None:
+        self.status.set(activity=notice.describe())
+        if self.follower is not None and notice.rate_limited:
+            self.follower.rate_limited(notice.delay)
 
     def _learn_names(self, events: Sequence[Event]) -> None:
         """Names from the events themselves (no request), then the leads still unnamed

@@ -36,6 +36,7 @@ from close_tui.core.errors import (
     ServerError,
 )
 from close_tui.core.filters import EventFilter, UnsupportedFilter
+from close_tui.core.retries import RetryNotice, RetryReason
 
 BASE = "https://api.example.test/api/v1"
 KEY = "api_4xSECRETKEYxx.SECRETPARTdo-not-leak"
@@ -83,12 +84,14 @@ class Recorder:
     def __init__(self) -> None:
         self.sleeps: list[float] = []
         self.retries: list[tuple[int, float, str]] = []
+        self.notices: list[RetryNotice] = []
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
 
-    def on_retry(self, attempt: int, delay: float, reason: str) -> None:
-        self.retries.append((attempt, delay, reason))
+    def on_retry(self, notice: RetryNotice) -> None:
+        self.notices.append(notice)
+        self.retries.append((notice.attempt, notice.delay, notice.detail))
 
 
 class FixedRandom(random.Random):
@@ -352,6 +355,14 @@ async def test_transient_faults_are_retried_then_succeed(fault: Step, reason: st
     assert len(script.requests) == 3
     assert recorder.sleeps == [0.5, 1.0]
     assert recorder.retries == [(1, 0.5, reason), (2, 1.0, reason)]
+    kind = recorder.notices[0].reason
+    assert not recorder.notices[0].rate_limited
+    if reason.startswith("HTTP"):
+        assert kind is RetryReason.SERVER_ERROR
+        assert recorder.notices[0].status == int(reason.split()[1])
+    else:
+        assert kind in (RetryReason.NETWORK, RetryReason.TIMEOUT)
+        assert recorder.notices[0].status is None
 
 
 async def test_backoff_is_exponential_and_capped() -> None:
@@ -493,6 +504,26 @@ async def test_429_waits_what_the_server_asks(
         assert await client.me() == {"id": "me"}
     assert recorder.sleeps == [expected_sleep]
     assert recorder.retries == [(1, expected_sleep, "rate limited (429)")]
+    assert recorder.notices[0].rate_limited
+    assert recorder.notices[0].status == 429
+    assert recorder.notices[0].describe() == (
+        f"rate limited (429): retrying in {expected_sleep:.1f} s (attempt 2)"
+    )
+
+
+def test_retry_listeners_are_many_and_each_can_leave() -> None:
+    from close_tui.core.retries import RetryListeners
+
+    heard: list[str] = []
+    listeners = RetryListeners()
+    remove_a = listeners.add(lambda n: heard.append(f"a{n.attempt}"))
+    listeners.add(lambda n: heard.append(f"b{n.attempt}"))
+    listeners.notify(RetryNotice(RetryReason.NETWORK, attempt=1, delay=0.5))
+    remove_a()
+    remove_a()  # twice is harmless
+    listeners.notify(RetryNotice(RetryReason.NETWORK, attempt=2, delay=1.0))
+    assert heard == ["a1", "b1", "b2"]
+    assert len(listeners) == 1
 
 
 async def test_429_exhausted_raises_rate_limited_with_state() -> None:

@@ -367,7 +367,7 @@ def test_cancelling_the_task_stops_the_export_and_restores_the_client() -> None:
             )
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert client.on_retry is None
+            assert len(client.retry_listeners) == 0
             before = len(em.request_log)
             await asyncio.sleep(0)
             assert len(em.request_log) == before  # nothing keeps running
