@@ -49,6 +49,7 @@ from close_tui.core.errors import (
     ProtocolError,
     RateLimited,
     ServerError,
+    WriteUncertain,
 )
 from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event, EventPage
@@ -312,7 +313,7 @@ class CloseClient:
             text = text.replace(secret, "***")
         return text
 
-    # ------------------------------------------------------------------ core GET
+    # ------------------------------------------------------------------ core request
 
     def _url(self, path: str) -> str:
         if "://" in path:
@@ -329,23 +330,51 @@ class CloseClient:
         on_request: Callable[[httpx.Request], None] | None = None,
     ) -> Any:
         """GET ``url`` and return its decoded JSON, retrying what is worth retrying."""
+        return await self._send("GET", url, params, on_request=on_request)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        *,
+        json_body: Any = None,
+        on_request: Callable[[httpx.Request], None] | None = None,
+    ) -> Any:
+        """Send one request and return its decoded JSON, retrying what is safe to retry.
+
+        GET is retried on every transient failure. Any other method is a write: it is
+        retried only when the server surely did not act on it (the connection was never
+        made, or a 429 refused it); every other failure after the request may have
+        reached the server raises :class:`WriteUncertain`, never a blind second send.
+        """
         policy = self._retry
+        idempotent = method == "GET"
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request("GET", url, params=params)
+            content = None if json_body is None else jsonnum.dumps(json_body).encode()
+            request = self._http.build_request(
+                method,
+                url,
+                params=params,
+                content=content,
+                headers=None if content is None else {"Content-Type": "application/json"},
+            )
             if on_request is not None:
                 on_request(request)
-            what = f"GET {request.url.path}"
+            what = f"{method} {request.url.path}"
             failure: CloseError
             try:
                 response = await self._http.send(request)
             except httpx.TimeoutException as exc:
+                self._raise_if_write_uncertain(idempotent, what, exc)
                 failure = NetworkError(self._scrub(f"timeout ({type(exc).__name__}) on {what}"))
                 failure.__cause__ = exc
                 reason, detail = RetryReason.TIMEOUT, "timeout"
                 delay = policy.backoff(attempt, self._rng)
             except httpx.TransportError as exc:
+                self._raise_if_write_uncertain(idempotent, what, exc)
                 detail = self._scrub(visible(str(exc)))[:200] or type(exc).__name__
                 failure = NetworkError(f"network error on {what}: {detail}")
                 failure.__cause__ = exc
@@ -380,6 +409,12 @@ class CloseClient:
                         raise failure
                     else:
                         delay = wait
+                elif status in RETRYABLE_STATUSES and not idempotent:
+                    raise WriteUncertain(
+                        f"{what} answered {status}: it may have been applied"
+                        f"{self._scrub(_error_detail(response)[0])}",
+                        status=status,
+                    )
                 elif status in RETRYABLE_STATUSES:
                     failure = self._error_for(response)
                     reason, detail = RetryReason.SERVER_ERROR, f"HTTP {status}"
@@ -393,6 +428,14 @@ class CloseClient:
                             status=failure.status, detail=detail)
             )
             await self._sleep(delay)
+
+    def _raise_if_write_uncertain(self, idempotent: bool, what: str, exc: Exception) -> None:
+        """A write that failed after the connection was made may have been applied."""
+        if idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return  # a GET, or nothing reached the server: safe to retry
+        raise WriteUncertain(
+            self._scrub(f"no answer to {what} ({type(exc).__name__}): it may have been applied")
+        ) from exc
 
     def _rate_limited(self, response: httpx.Response) -> tuple[RateLimited, float | None]:
         """The error to raise if we give up, and how long the server asks us to wait."""
@@ -436,6 +479,15 @@ class CloseClient:
     async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET any API path (``/user/``, ``/lead/{id}/``) with the same retries and errors."""
         return await self._get(self._url(path), params)
+
+    async def post_json(self, path: str, body: Any) -> Any:
+        """POST a JSON body to an API path (``/lead/``, ``/data/search/``).
+
+        Retried only where the server surely did not act (no connection, 429); an outcome
+        that is unknown raises :class:`WriteUncertain` (see :meth:`_send`). A search is a
+        POST too: callers for whom repeating is harmless may catch that and ask again.
+        """
+        return await self._send("POST", self._url(path), None, json_body=body)
 
     async def me(self) -> dict[str, Any]:
         """The user the credential belongs to: the usual check that a key works."""

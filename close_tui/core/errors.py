@@ -80,6 +80,13 @@ class NetworkError(CloseError):
     """No usable answer: connection refused or reset, DNS, TLS, proxy, timeouts."""
 
 
+class WriteUncertain(CloseError):
+    """A write (a ``POST`` that creates something) whose outcome is unknown: the request
+    may have reached the server before the connection failed, the deadline passed or a
+    ``5xx`` came back. It is never retried blindly; the caller must look first whether
+    the object exists (restore does) before it sends the write again."""
+
+
 class ProtocolError(CloseError):
     """A response we cannot use: not JSON (truncated, HTML, wrong content type) or JSON
     of the wrong shape."""
@@ -99,4 +106,5 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ServerError",
+    "WriteUncertain",
 ]

@@ -34,6 +34,7 @@ from close_tui.core.errors import (
     ProtocolError,
     RateLimited,
     ServerError,
+    WriteUncertain,
 )
 from close_tui.core.filters import EventFilter, UnsupportedFilter
 from close_tui.core.retries import RetryNotice, RetryReason
@@ -760,3 +761,54 @@ def test_json_helper_roundtrip_sanity() -> None:
     # guards the test helpers themselves: page() builds what the API sends
     body = json.loads(page(EVENT).content)
     assert body["cursor_next"] is None and body["data"][0]["id"] == EVENT["id"]
+
+
+# --------------------------------------------------------------------------- writes
+
+
+async def test_post_sends_json_and_returns_the_answer() -> None:
+    script = Script(ok({"id": "lead_new"}))
+    async with make_client(script) as client:
+        assert await client.post_json("lead/", {"name": "Acme [/] Inc", "n": 1}) == {
+            "id": "lead_new"
+        }
+    (request,) = script.requests
+    assert request.method == "POST"
+    assert request.url.path.endswith("/lead/")
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"name": "Acme [/] Inc", "n": 1}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("server disconnected"),
+        httpx.Response(503, json={"error": "maintenance"}),
+        httpx.Response(502, text="<html>bad gateway</html>", headers={"content-type": "text/html"}),
+    ],
+)
+async def test_a_write_that_may_have_landed_is_never_sent_twice(fault: Step) -> None:
+    script = Script(fault, ok({"id": "lead_new"}))
+    async with make_client(script) as client:
+        with pytest.raises(WriteUncertain, match="may have been applied"):
+            await client.post_json("lead/", {"name": "Acme"})
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize("fault", [connect_error(), too_many(**{"retry-after": "1"})])
+async def test_a_write_the_server_surely_did_not_act_on_is_retried(fault: Step) -> None:
+    recorder = Recorder()
+    script = Script(fault, ok({"id": "lead_new"}))
+    async with make_client(script, recorder) as client:
+        assert await client.post_json("lead/", {"name": "Acme"}) == {"id": "lead_new"}
+    assert [r.method for r in script.requests] == ["POST", "POST"]
+    assert len(recorder.notices) == 1
+
+
+async def test_an_uncertain_write_message_holds_no_secret() -> None:
+    script = Script(httpx.ReadTimeout(f"slow {KEY}"))
+    async with make_client(script) as client:
+        with pytest.raises(WriteUncertain) as info:
+            await client.post_json("lead/", {"name": "Acme"})
+    assert KEY not in str(info.value)
