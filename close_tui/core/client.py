@@ -48,14 +48,23 @@ from close_tui.core.errors import (
     NotFound,
     ProtocolError,
     RateLimited,
+    RequestTimeout,
+    ResponseTooDeep,
+    ResponseTooLarge,
     ServerError,
     WriteUncertain,
 )
 from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event, EventPage
+from close_tui.core.paging import (
+    MAX_PAGES_WITHOUT_PROGRESS,
+    ResumePoint,
+    WalkGuard,
+    parse_event_page,
+)
 from close_tui.core.ratelimit import RateLimit, parse_http_date, parse_ratelimit, parse_retry_after
 from close_tui.core.retries import RetryListener, RetryListeners, RetryNotice, RetryReason
-from close_tui.core.sanitize import visible
+from close_tui.core.sanitize import Scrubber, credential_forms, visible
 
 DEFAULT_BASE_URL: Final = "https://api.close.com/api/v1"
 #: The event endpoint's page size cap (and default).
@@ -64,6 +73,13 @@ MAX_PAGE_SIZE: Final = 50
 RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504})
 _MAX_DETAIL_CHARS: Final = 300
 _USER_AGENT: Final = "close-tui"
+#: The largest response body read: far above any real page (50 events), far below what
+#: hurts. An endless body stops here instead of growing the process to gigabytes.
+DEFAULT_MAX_BODY: Final = 64 * 1024 * 1024
+#: Requests per second while the server announces no limit (no ``RateLimit`` header on
+#: its last answer). Half the per-key rate Close documents as an example (20/s): a server
+#: or proxy that says nothing is not hammered, and one that loops is slowed to a crawl.
+DEFAULT_UNANNOUNCED_RATE: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -142,20 +158,34 @@ class _UnreadableBody(Exception):
     truncated transfer or a proxy page), then reported as :class:`ProtocolError`."""
 
 
+class _TooLarge(Exception):
+    """The body passed the size cap; carries how much was read (or declared)."""
+
+    def __init__(self, size: int, declared: bool) -> None:
+        super().__init__(size)
+        self.size = size
+        self.declared = declared
+
+
 def _content_type(response: httpx.Response) -> str:
     value: str = response.headers.get("content-type", "")
     return value.split(";")[0].strip().lower()
 
 
-def _decode_json(response: httpx.Response) -> Any:
+def _decode_json(response: httpx.Response, body: bytes) -> Any:
     ctype = _content_type(response)
     if ctype and "json" not in ctype:
         raise _UnreadableBody(f"non-JSON body: {visible(ctype)[:60]}")
     try:
-        return jsonnum.loads(response.content)
+        return jsonnum.loads(body)
+    except RecursionError:
+        raise ResponseTooDeep(
+            "response JSON is nested too deeply to read safely; not retried",
+            status=response.status_code,
+        ) from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _UnreadableBody(
-            f"invalid JSON ({len(response.content)} bytes; truncated or malformed)"
+            f"invalid JSON ({len(body)} bytes; truncated or malformed)"
         ) from exc
 
 
@@ -164,39 +194,51 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_DETAIL_CHARS else text[: _MAX_DETAIL_CHARS - 1] + "…"
 
 
-def _error_detail(response: httpx.Response) -> tuple[str, dict[str, str]]:
+def _error_detail(
+    response: httpx.Response, body: bytes, scrubber: Scrubber
+) -> tuple[str, dict[str, str]]:
     """The server's explanation as a message suffix, plus any per-field errors.
 
     Handles ``{"error": ...}``, ``{"errors": [...], "field-errors": {...}}``, other JSON,
-    an empty body, and non-JSON bodies (an HTML 502 page from a proxy).
+    an empty body, and non-JSON bodies (an HTML 502 page from a proxy). Every piece is
+    scrubbed of the credential *before* it is clipped to one line.
     """
-    if not response.content.strip():
+    if not body.strip():
         return "", {}
     try:
-        body = _decode_json(response)
-    except _UnreadableBody:
+        decoded = _decode_json(response, body)
+    except (_UnreadableBody, ResponseTooDeep):
         ctype = _content_type(response) or "no content type"
-        return f" (non-JSON body: {visible(ctype)[:60]})", {}
+        return f" (non-JSON body: {scrubber.line(ctype, 60)})", {}
     field_errors: dict[str, str] = {}
     parts: list[str] = []
-    if isinstance(body, dict):
-        error = body.get("error")
+    if isinstance(decoded, dict):
+        error = decoded.get("error")
         if error:
-            parts.append(error if isinstance(error, str) else jsonnum.dumps(error))
-        errors = body.get("errors")
+            parts.append(error if isinstance(error, str) else _dumps_or_repr(error))
+        errors = decoded.get("errors")
         if isinstance(errors, list):
-            parts.extend(e if isinstance(e, str) else jsonnum.dumps(e) for e in errors if e)
+            parts.extend(e if isinstance(e, str) else _dumps_or_repr(e) for e in errors if e)
         elif errors:
-            parts.append(jsonnum.dumps(errors))
-        raw_fields = body.get("field-errors")
+            parts.append(_dumps_or_repr(errors))
+        raw_fields = decoded.get("field-errors")
         if isinstance(raw_fields, dict):
             for name, message in raw_fields.items():
-                text = message if isinstance(message, str) else jsonnum.dumps(message)
-                field_errors[visible(str(name))] = _clip(text)
+                text = message if isinstance(message, str) else _dumps_or_repr(message)
+                field_errors[scrubber.line(str(name), 80)] = scrubber.line(
+                    text, _MAX_DETAIL_CHARS
+                )
                 parts.append(f"{name}: {text}")
     if not parts:
-        parts.append(jsonnum.dumps(body, separators=(",", ":")))
-    return ": " + _clip("; ".join(parts)), field_errors
+        parts.append(_dumps_or_repr(decoded))
+    return ": " + scrubber.line("; ".join(parts), _MAX_DETAIL_CHARS), field_errors
+
+
+def _dumps_or_repr(value: Any) -> str:
+    try:
+        return jsonnum.dumps(value, separators=(",", ":"))
+    except (RecursionError, ValueError, TypeError):
+        return f"({type(value).__name__})"
 
 
 class CloseClient:
@@ -222,27 +264,43 @@ class CloseClient:
         rng: random.Random | None = None,
         on_retry: RetryListener | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        max_body: int = DEFAULT_MAX_BODY,
+        deadline: float | None = None,
+        unannounced_rate: float | None = DEFAULT_UNANNOUNCED_RATE,
     ) -> None:
         self.base_url: str = check_base_url(base_url)
         if api_key is not None and access_token is not None:
             raise ValueError("give either api_key or access_token, not both")
+        if max_body < 1:
+            raise ValueError("max_body must be at least 1 byte")
+        if unannounced_rate is not None and not unannounced_rate > 0:
+            raise ValueError("unannounced_rate must be more than 0 (or None: unpaced)")
         headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-        self._secrets: tuple[str, ...] = ()
         if api_key is not None:
             if not api_key.strip():
                 raise ValueError("the API key is empty")
             basic = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {basic}"
-            self._secrets = (api_key, basic)
             self._auth_kind = "api_key"
         elif access_token is not None:
             if not access_token.strip():
                 raise ValueError("the access token is empty")
             headers["Authorization"] = f"Bearer {access_token}"
-            self._secrets = (access_token,)
             self._auth_kind = "bearer"
         else:
             self._auth_kind = "none"
+        #: Removes the key, its Basic base64 and a token from every body and message.
+        self.scrubber = Scrubber(credential_forms(api_key, access_token))
+        self.max_body = max_body
+        #: Seconds one request may take in all (connect, headers, whole body); ``None``
+        #: = only httpx's per-phase timeouts. A float ``timeout`` is both.
+        self.deadline: float | None = (
+            deadline if deadline is not None
+            else None if isinstance(timeout, httpx.Timeout) else float(timeout)
+        )
+        self.unannounced_rate = unannounced_rate
+        self._unannounced = False
+        self._next_send_at = 0.0
         self._retry = retry
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
@@ -301,6 +359,7 @@ class CloseClient:
     def _observe(self, response: httpx.Response) -> None:
         now = self._monotonic()
         limit = parse_ratelimit(response.headers, now=now)
+        self._unannounced = limit is None
         if limit is not None:
             self.rate_limit = limit
         server_date = parse_http_date(response.headers.get("date"))
@@ -309,9 +368,56 @@ class CloseClient:
             self._server_date_seen_at = now
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.scrubber.scrub(text)
+
+    async def _pace(self, waited: float) -> None:
+        """Space requests at :attr:`unannounced_rate` while the server announces no limit.
+
+        With a ``RateLimit`` header the server's own numbers rule (429 waits, the
+        exporter's pacer); without one, nothing else would stop a loop from sending as
+        fast as the network allows. Each caller reserves the next free slot, so
+        concurrent workers are spaced too. Time comes from the injected clock and sleep.
+        """
+        rate = self.unannounced_rate
+        if rate is None:
+            return
+        now = self._monotonic()
+        interval = 1.0 / rate
+        if not self._unannounced:
+            self._next_send_at = now + interval  # where pacing would start from
+            return
+        if waited >= interval:
+            # A retry that just slept its backoff has kept its distance already.
+            self._next_send_at = max(now, self._next_send_at) + interval
+            return
+        slot = max(now, self._next_send_at)
+        self._next_send_at = slot + interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Send ``request`` and read its body, at most :attr:`max_body` bytes of it."""
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body:
+                raise _TooLarge(int(declared), declared=True)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_body:
+                    raise _TooLarge(len(body), declared=False)
+            return response, self.scrubber.scrub_bytes(bytes(body))
+        finally:
+            await response.aclose()
+
+    async def _exchange_by_deadline(
+        self, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes]:
+        if self.deadline is None:
+            return await self._exchange(request)
+        async with asyncio.timeout(self.deadline):
+            return await self._exchange(request)
 
     # ------------------------------------------------------------------ core request
 
@@ -351,6 +457,7 @@ class CloseClient:
         policy = self._retry
         idempotent = method == "GET"
         attempt = 0
+        waited = 0.0  # the backoff slept before this attempt
         while True:
             attempt += 1
             content = None if json_body is None else jsonnum.dumps(json_body).encode()
@@ -365,17 +472,29 @@ class CloseClient:
                 on_request(request)
             what = f"{method} {request.url.path}"
             failure: CloseError
+            await self._pace(waited)
             try:
-                response = await self._http.send(request)
+                response, body = await self._exchange_by_deadline(request)
+            except _TooLarge as exc:
+                raise self._too_large(what, exc, idempotent) from None
+            except TimeoutError as exc:  # the whole-request deadline (asyncio.timeout)
+                self._raise_if_write_uncertain(idempotent, what, exc)
+                failure = RequestTimeout(
+                    f"timeout on {what}: no complete answer within {self.deadline:g} s"
+                )
+                reason, detail = RetryReason.TIMEOUT, "timeout"
+                delay = policy.backoff(attempt, self._rng)
             except httpx.TimeoutException as exc:
                 self._raise_if_write_uncertain(idempotent, what, exc)
-                failure = NetworkError(self._scrub(f"timeout ({type(exc).__name__}) on {what}"))
+                failure = RequestTimeout(
+                    self.scrubber.line(f"timeout ({type(exc).__name__}) on {what}", 200)
+                )
                 failure.__cause__ = exc
                 reason, detail = RetryReason.TIMEOUT, "timeout"
                 delay = policy.backoff(attempt, self._rng)
             except httpx.TransportError as exc:
                 self._raise_if_write_uncertain(idempotent, what, exc)
-                detail = self._scrub(visible(str(exc)))[:200] or type(exc).__name__
+                detail = self.scrubber.line(str(exc), 200) or type(exc).__name__
                 failure = NetworkError(f"network error on {what}: {detail}")
                 failure.__cause__ = exc
                 reason = RetryReason.NETWORK
@@ -393,7 +512,10 @@ class CloseClient:
                 status = response.status_code
                 if 200 <= status < 300:
                     try:
-                        return _decode_json(response)
+                        return _decode_json(response, body)
+                    except ResponseTooDeep as exc:
+                        exc.message = f"{exc.message} ({what})"
+                        raise
                     except _UnreadableBody as exc:
                         failure = ProtocolError(
                             f"unusable response {status} on {what} ({exc})", status=status
@@ -401,7 +523,7 @@ class CloseClient:
                         reason, detail = RetryReason.UNREADABLE, "unreadable response"
                         delay = policy.backoff(attempt, self._rng)
                 elif status == 429:
-                    failure, wait = self._rate_limited(response)
+                    failure, wait = self._rate_limited(response, body)
                     reason, detail = RetryReason.RATE_LIMITED, "rate limited (429)"
                     if wait is None:
                         delay = policy.backoff(attempt, self._rng)
@@ -412,15 +534,15 @@ class CloseClient:
                 elif status in RETRYABLE_STATUSES and not idempotent:
                     raise WriteUncertain(
                         f"{what} answered {status}: it may have been applied"
-                        f"{self._scrub(_error_detail(response)[0])}",
+                        f"{_error_detail(response, body, self.scrubber)[0]}",
                         status=status,
                     )
                 elif status in RETRYABLE_STATUSES:
-                    failure = self._error_for(response)
+                    failure = self._error_for(response, body)
                     reason, detail = RetryReason.SERVER_ERROR, f"HTTP {status}"
                     delay = policy.backoff(attempt, self._rng)
                 else:
-                    raise self._error_for(response)
+                    raise self._error_for(response, body)
             if attempt >= policy.max_attempts:
                 raise failure
             self.retry_listeners.notify(
@@ -428,6 +550,7 @@ class CloseClient:
                             status=failure.status, detail=detail)
             )
             await self._sleep(delay)
+            waited = delay
 
     def _raise_if_write_uncertain(self, idempotent: bool, what: str, exc: Exception) -> None:
         """A write that failed after the connection was made may have been applied."""
@@ -437,7 +560,25 @@ class CloseClient:
             self._scrub(f"no answer to {what} ({type(exc).__name__}): it may have been applied")
         ) from exc
 
-    def _rate_limited(self, response: httpx.Response) -> tuple[RateLimited, float | None]:
+    def _too_large(self, what: str, exc: _TooLarge, idempotent: bool) -> CloseError:
+        cap = _megabytes(self.max_body)
+        how = (
+            f"declares {_megabytes(exc.size)}" if exc.declared
+            else f"passed {cap} and was cut off there"
+        )
+        if not idempotent:
+            # The server answered, so the write may well have been applied.
+            return WriteUncertain(
+                f"the answer to {what} {how} (limit {cap}): it may have been applied"
+            )
+        return ResponseTooLarge(
+            f"the response to {what} {how}; the limit is {cap} "
+            "(--max-response-mb raises it); not retried"
+        )
+
+    def _rate_limited(
+        self, response: httpx.Response, body: bytes
+    ) -> tuple[RateLimited, float | None]:
         """The error to raise if we give up, and how long the server asks us to wait."""
         limit = parse_ratelimit(response.headers, now=self._monotonic())
         wait: float | None = None
@@ -447,19 +588,18 @@ class CloseClient:
             # Read an HTTP-date against the server's own clock when it sent one.
             now_utc = parse_http_date(response.headers.get("date")) or datetime.now(UTC)
             wait = parse_retry_after(response.headers.get("retry-after"), now_utc=now_utc)
-        detail, _ = _error_detail(response)
+        detail, _ = _error_detail(response, body, self.scrubber)
         hint = f"; retry in {wait:.1f} s" if wait is not None else ""
         error = RateLimited(
-            self._scrub(f"rate limited 429{hint}{detail}"),
+            f"rate limited 429{hint}{detail}",
             rate_limit=limit or self.rate_limit,
             retry_after=wait,
         )
         return error, wait
 
-    def _error_for(self, response: httpx.Response) -> CloseError:
+    def _error_for(self, response: httpx.Response, body: bytes) -> CloseError:
         status = response.status_code
-        detail, field_errors = _error_detail(response)
-        detail = self._scrub(detail)
+        detail, field_errors = _error_detail(response, body, self.scrubber)
         if status == 400:
             return BadRequest(f"bad request 400{detail}", field_errors=field_errors)
         if status == 401:
@@ -469,7 +609,7 @@ class CloseClient:
         if status == 404:
             return NotFound(f"not found 404{detail}", status=status)
         if status == 429:
-            return self._rate_limited(response)[0]
+            return self._rate_limited(response, body)[0]
         if status >= 500:
             return ServerError(f"server error {status}{detail}", status=status)
         return CloseError(f"HTTP {status}{detail}", status=status)
@@ -559,6 +699,10 @@ class CloseClient:
                     return
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
 def _shape_message(what: str, exc: ValidationError) -> str:
     errors = exc.errors()
     if not errors:
@@ -568,63 +712,17 @@ def _shape_message(what: str, exc: ValidationError) -> str:
 
 
 def _parse_page(body: Any) -> EventPage:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise ProtocolError("unexpected response shape for an event page: no 'data' list")
-    try:
-        return EventPage.model_validate(body)
-    except ValidationError as exc:
-        raise ProtocolError(_shape_message("an event page", exc)) from exc
-
-
-class ResumePoint:
-    """How far a cursor walk has got, so a refused cursor can be resumed without it.
-
-    Cursors expire; when one is refused, the walk restarts with no cursor and an upper
-    bound at the oldest ``date_updated`` already returned (or the filter's own bound, if
-    tighter). Events at exactly that instant come again, so the ids already returned
-    there are remembered and dropped. Shared by :class:`EventPager` and the exporter's
-    window pagers, so both recover the same way.
-    """
-
-    __slots__ = ("ids_at_oldest", "oldest")
-
-    def __init__(self) -> None:
-        self.oldest: datetime | None = None
-        self.ids_at_oldest: set[str] = set()
-
-    def keep_unseen(self, events: list[Event]) -> list[Event]:
-        """``events`` minus those returned before a recovery; advances the point."""
-        fresh: list[Event] = []
-        for event in events:
-            when = event.date_updated
-            oldest = self.oldest
-            if oldest is not None and when == oldest and event.id in self.ids_at_oldest:
-                continue  # already returned before a cursor recovery
-            fresh.append(event)
-            if oldest is None or when < oldest:
-                self.oldest = when
-                self.ids_at_oldest = {event.id}
-            elif when == oldest:
-                self.ids_at_oldest.add(event.id)
-        return fresh
-
-    def resume_filter(self, base: EventFilter) -> EventFilter:
-        """``base`` narrowed to resume after what was returned (``base`` if nothing was)."""
-        last = self.oldest
-        if last is None:
-            return base  # nothing returned yet: start over
-        # The new upper bound is min(original bound, last seen); an original exclusive
-        # bound survives only if it is still the tighter one.
-        lte = last if base.date_updated__lte is None else min(base.date_updated__lte, last)
-        lt = base.date_updated__lt
-        if lt is not None and lt > lte:
-            lt = None
-        return base.replace(date_updated__lte=lte, date_updated__lt=lt)
+    return parse_event_page(body)
 
 
 class EventPager:
     """Pages one filter by cursor: :meth:`next_page` returns the next page's events
     (possibly empty while more remain); callers loop while not :attr:`exhausted`.
+
+    The walk keeps the rules of :mod:`close_tui.core.paging`: a cursor already sent, a
+    long run of pages without a new event, or missing/contradictory paging fields raise a
+    :class:`~close_tui.core.errors.PagingError` (after the events of the page that showed
+    it are returned), and every later call raises it again without a request.
 
     When the server refuses a cursor (``400`` on a request that carried one — cursors
     expire), the pager resumes without it: the filter's upper bound becomes the oldest
@@ -634,7 +732,14 @@ class EventPager:
     never loops forever. One call at a time.
     """
 
-    def __init__(self, client: CloseClient, flt: EventFilter, limit: int = MAX_PAGE_SIZE):
+    def __init__(
+        self,
+        client: CloseClient,
+        flt: EventFilter,
+        limit: int = MAX_PAGE_SIZE,
+        *,
+        max_idle_pages: int = MAX_PAGES_WITHOUT_PROGRESS,
+    ):
         self.filter: EventFilter = flt.validate()
         self.limit = clamp_limit(limit)
         self.exhausted = False
@@ -647,6 +752,7 @@ class EventPager:
         self._client = client
         self._query = self.filter  # narrowed after a cursor recovery
         self._resume = ResumePoint()
+        self.guard = WalkGuard(max_idle_pages)
         self._yielded_at_last_recovery: int | None = None
         self._busy = False
 
@@ -655,9 +761,15 @@ class EventPager:
         """The filter currently sent (the original one, narrowed after a recovery)."""
         return self._query
 
+    @property
+    def failure(self) -> CloseError | None:
+        """The paging error that stopped this walk, if one did."""
+        return self.guard.failure
+
     async def next_page(self) -> list[Event]:
         if self.exhausted:
             return []
+        self.guard.raise_if_failed()
         if self._busy:
             raise RuntimeError("EventPager.next_page() is already running")
         self._busy = True
@@ -666,16 +778,24 @@ class EventPager:
         finally:
             self._busy = False
         self.pages_fetched += 1
-        self.cursor_next = page.cursor_next
         self.cursor_previous = page.cursor_previous
-        if page.cursor_next is None:
-            self.exhausted = True
         fresh = self._resume.keep_unseen(page.data)
         self.events_yielded += len(fresh)
+        more = page.cursor_next is not None
+        if (
+            self.guard.check_cursor(page.cursor_next)
+            and self.guard.progressed(len(fresh), more=more)
+        ):
+            self.cursor_next = page.cursor_next
+            if not more:
+                self.exhausted = True
+        if not fresh:
+            self.guard.raise_if_failed()
         return fresh
 
     async def _fetch(self) -> EventPage:
         cursor = self.cursor_next
+        self.guard.sent(cursor)
         try:
             return await self._client.list_page(self._query, cursor, self.limit)
         except BadRequest as exc:

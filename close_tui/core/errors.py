@@ -87,9 +87,58 @@ class WriteUncertain(CloseError):
     the object exists (restore does) before it sends the write again."""
 
 
+class RequestTimeout(NetworkError):
+    """No complete answer (connect, headers and the whole body) within the request's
+    deadline: ``--timeout`` bounds one request, however slowly a server drips its body."""
+
+
 class ProtocolError(CloseError):
     """A response we cannot use: not JSON (truncated, HTML, wrong content type) or JSON
     of the wrong shape."""
+
+
+class ResponseTooLarge(ProtocolError):
+    """A body longer than the client's size cap (``max_body``): reading stopped there, so
+    an endless or huge body cannot grow memory without bound. Not retried."""
+
+
+class ResponseTooDeep(ProtocolError):
+    """A JSON body nested deeper than can be read safely (a recursion bomb). Not retried."""
+
+
+class PagingError(ProtocolError):
+    """The event log's paging went wrong in a way that retrying cannot fix: the walk stops
+    before it loops or silently ends short. Subclasses say how."""
+
+
+class RepeatedCursor(PagingError):
+    """The server answered a ``cursor_next`` already used in this walk: following it
+    would fetch the same pages forever (a repeating or cycling cursor)."""
+
+
+class NoProgress(PagingError):
+    """Many pages in a row brought no event not already returned (empty pages with a
+    cursor, or the same events again under fresh cursors)."""
+
+
+class InconsistentPaging(PagingError):
+    """Paging fields missing or contradicting each other: no ``cursor_next`` key at all,
+    or ``"has_more": true`` with no cursor. Taking either as "the end" would be a silently
+    short export."""
+
+
+class LocalFileError(CloseError):
+    """A local file (config, export state, output) that cannot be read or written; the
+    message names the file and the problem. ``path`` is the file."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ConfigError(LocalFileError):
+    """The settings file exists but cannot be used (unreadable, not UTF-8, not JSON, not
+    a close-tui config). Nothing is written over it."""
 
 
 #: The name used in the issue; the same class.
@@ -100,11 +149,20 @@ __all__ = [
     "BadRequest",
     "BadResponse",
     "CloseError",
+    "ConfigError",
+    "InconsistentPaging",
     "InsecureURL",
+    "LocalFileError",
     "NetworkError",
+    "NoProgress",
     "NotFound",
+    "PagingError",
     "ProtocolError",
     "RateLimited",
+    "RepeatedCursor",
+    "RequestTimeout",
+    "ResponseTooDeep",
+    "ResponseTooLarge",
     "ServerError",
     "WriteUncertain",
 ]

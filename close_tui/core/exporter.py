@@ -48,7 +48,8 @@ from typing import IO, Any, Final, Protocol
 from pydantic import ValidationError
 
 from close_tui.core import jsonnum
-from close_tui.core.client import MAX_PAGE_SIZE, CloseClient, ResumePoint
+from close_tui.core.client import MAX_PAGE_SIZE, CloseClient
+from close_tui.core.paging import ResumePoint
 from close_tui.core.dates import parse_api_datetime, to_api_datetime
 from close_tui.core.errors import BadRequest, ProtocolError
 from close_tui.core.export import RenderingWriter
