@@ -46,6 +46,7 @@ from close_tui.core.errors import (
     InsecureURL,
     NetworkError,
     NotFound,
+    PagingError,
     ProtocolError,
     RateLimited,
     RequestTimeout,
@@ -775,6 +776,9 @@ class EventPager:
         self._busy = True
         try:
             page = await self._fetch()
+        except PagingError as exc:
+            self.guard.fail(exc)  # a page that cannot be read as paging: sticky too
+            raise
         finally:
             self._busy = False
         self.pages_fetched += 1

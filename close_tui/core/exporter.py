@@ -26,56 +26,95 @@ What an export promises, and how:
   exported and the ids of the last five minutes; the next run starts five minutes before
   it and drops what it already wrote, so daily runs make a gap-free archive.
 
+* **No loop, no silent end.** Every window is walked under the rules of
+  :mod:`close_tui.core.paging`: a cursor already sent, a long run of pages without a new
+  event, or missing/contradictory paging fields stop the export with a
+  :class:`~close_tui.core.errors.PagingError`.
+
 The engine never imports Textual and has no notion of a terminal: progress goes to a
 callback and cancellation is task cancellation, so the CLI and the app drive it alike.
+Its parts live in their own modules: :mod:`~close_tui.core.export_state` (the archive
+state file), :mod:`~close_tui.core.pacer` (the shared pace) and
+:mod:`~close_tui.core.spool` (buffers of later windows); all their public names are
+importable from here too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import math
-import os
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any, Final, Protocol
-
-from pydantic import ValidationError
+from typing import Any, Final, Protocol
 
 from close_tui.core import jsonnum
 from close_tui.core.client import MAX_PAGE_SIZE, CloseClient
-from close_tui.core.paging import ResumePoint
 from close_tui.core.dates import parse_api_datetime, to_api_datetime
-from close_tui.core.errors import BadRequest, ProtocolError
+from close_tui.core.errors import BadRequest
 from close_tui.core.export import RenderingWriter
+from close_tui.core.export_state import (
+    OVERLAP,
+    STATE_VERSION,
+    ExportState,
+    StateMismatch,
+    check_state_writable,
+    load_state,
+    new_state,
+    save_state,
+    state_filter_params,
+)
 from close_tui.core.filters import EventFilter
-from close_tui.core.models import Event, EventPage
+from close_tui.core.models import Event
+from close_tui.core.pacer import Pacer, Ticket
+from close_tui.core.paging import (
+    MAX_PAGES_WITHOUT_PROGRESS,
+    ResumePoint,
+    WalkGuard,
+    paging_cursor,
+    parse_event_page,
+)
 from close_tui.core.progress import ExportProgress
-from close_tui.core.ratelimit import RateLimit
 from close_tui.core.retries import RetryNotice
-from close_tui.core.sanitize import visible
+from close_tui.core.spool import Record, Spool
 
 #: How far back the event log reaches.
 HISTORY: Final = timedelta(days=30)
-#: The re-scan the API asks for: late and consolidated events land within five minutes.
-OVERLAP: Final = timedelta(minutes=5)
 _ONE_US: Final = timedelta(microseconds=1)
 _ONE_MS: Final = timedelta(milliseconds=1)
 #: Python objects of an event take about this many times its JSON size.
 _OBJECT_OVERHEAD: Final = 3.0
 #: Bytes a buffered record costs besides its text (tuple, id, datetime).
 _RECORD_OVERHEAD: Final = 250
-#: Token-bucket capacity: two requests, so a sleep that wakes a little late does not
-#: lose its share of the rate (the server's window is guarded separately).
-_BURST: Final = 4.0
 #: Event-loop turns a new request takes to be written (measured: ~5 with httpx 0.28).
 _TURNS_TO_SEND: Final = 10
-STATE_VERSION: Final = 1
+
+# Importable from here as before the split (callers and tests use these names).
+_Spool = Spool
+_Record = Record
+_Ticket = Ticket
+
+__all__ = [
+    "HISTORY",
+    "MAX_PAGES_WITHOUT_PROGRESS",
+    "OVERLAP",
+    "STATE_VERSION",
+    "EventSink",
+    "ExportBounds",
+    "ExportOptions",
+    "ExportResult",
+    "ExportState",
+    "Exporter",
+    "Pacer",
+    "StateMismatch",
+    "check_state_writable",
+    "export_events",
+    "load_state",
+    "new_state",
+    "save_state",
+    "state_filter_params",
+]
 
 
 class EventSink(Protocol):
@@ -110,6 +149,9 @@ class ExportOptions:
     min_split_events: int = MAX_PAGE_SIZE
     #: How far back the API's history reaches (the default lower bound's distance).
     history: timedelta = HISTORY
+    #: Pages in a row without a new event before a window's walk gives up
+    #: (:class:`~close_tui.core.errors.NoProgress`).
+    max_idle_pages: int = MAX_PAGES_WITHOUT_PROGRESS
 
     def __post_init__(self) -> None:
         if self.parallel < 1:
@@ -120,6 +162,8 @@ class ExportOptions:
             raise ValueError("headroom must be in (0, 1]")
         if self.max_events is not None and self.max_events < 1:
             raise ValueError("max_events must be at least 1")
+        if self.max_idle_pages < 1:
+            raise ValueError("max_idle_pages must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -186,356 +230,6 @@ def _show(when: datetime) -> str:
     return to_api_datetime(when) + "Z"
 
 
-# ---------------------------------------------------------------------------- state
-
-
-class StateMismatch(ValueError):
-    """The state file belongs to another filter (or is not a state file)."""
-
-
-@dataclass(frozen=True)
-class ExportState:
-    """Where an archive stands, saved as JSON between runs.
-
-    ``watermark`` is the newest ``date_updated`` exported so far; ``overlap`` maps the id
-    of every event exported within :data:`OVERLAP` of it to the ``date_updated`` written,
-    so the next run can start five minutes early (catching late events) and still write
-    each event once. An id met again with a *newer* ``date_updated`` is a consolidated,
-    newer form and is written again.
-    """
-
-    filter_params: Mapping[str, str]
-    watermark: datetime | None
-    overlap: Mapping[str, datetime] = field(default_factory=dict)
-    #: The snapshot bound of the run that wrote it (for people reading the file).
-    until: datetime | None = None
-
-    @property
-    def ids_at_watermark(self) -> frozenset[str]:
-        return frozenset(i for i, when in self.overlap.items() if when == self.watermark)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "filter": dict(self.filter_params),
-            "watermark": to_api_datetime(self.watermark) if self.watermark else None,
-            "ids_at_watermark": sorted(self.ids_at_watermark),
-            "overlap": {i: to_api_datetime(w) for i, w in sorted(self.overlap.items())},
-            "until": to_api_datetime(self.until) if self.until else None,
-        }
-
-    @classmethod
-    def from_json(cls, body: Any) -> ExportState:
-        try:
-            if not isinstance(body, dict) or body.get("version") != STATE_VERSION:
-                raise StateMismatch("not a close-tui export state (version 1)")
-            raw_filter = body["filter"]
-            if not isinstance(raw_filter, dict):
-                raise StateMismatch("state file: 'filter' is not an object")
-            watermark = body.get("watermark")
-            overlap = body.get("overlap") or {}
-            until = body.get("until")
-            return cls(
-                filter_params={str(k): str(v) for k, v in raw_filter.items()},
-                watermark=parse_api_datetime(watermark) if watermark else None,
-                overlap={str(k): parse_api_datetime(str(v)) for k, v in overlap.items()},
-                until=parse_api_datetime(until) if until else None,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, StateMismatch):
-                raise
-            raise StateMismatch(f"unreadable state file: {exc}") from None
-
-
-def state_filter_params(flt: EventFilter) -> dict[str, str]:
-    """The part of a filter a state file is tied to: the equality filters, not dates."""
-    return flt.without_dates().to_params()
-
-
-def load_state(path: str | os.PathLike[str], flt: EventFilter) -> ExportState | None:
-    """The state saved at ``path`` for ``flt``; ``None`` if there is no file yet.
-
-    :class:`StateMismatch` when the file is unreadable or was written for other filters
-    (continuing it would leave a gap or mix two archives).
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    try:
-        body = json.loads(text)
-    except ValueError as exc:
-        raise StateMismatch(f"unreadable state file {os.fspath(path)!r}: {exc}") from None
-    state = ExportState.from_json(body)
-    wanted = state_filter_params(flt)
-    if dict(state.filter_params) != wanted:
-        raise StateMismatch(
-            f"the state file {os.fspath(path)!r} was written for other filters "
-            f"({state.filter_params or 'none'}); use another --state file"
-        )
-    return state
-
-
-def save_state(path: str | os.PathLike[str], state: ExportState) -> None:
-    """Write ``state`` atomically (temp file + rename): a crash never leaves half a file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state.to_json(), handle, indent=1)
-            handle.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-# ---------------------------------------------------------------------------- pacing
-
-
-@dataclass
-class _Ticket:
-    seq: int
-    sent_at: float
-
-
-class Pacer:
-    """Shared by every worker of an export: call :meth:`acquire` before a request and
-    :meth:`release` with the answer's ``RateLimit`` after it.
-
-    Two brakes:
-
-    * a token bucket at :attr:`rate` requests/s (``max_rate``, else ``headroom`` × the
-      announced limit per window; the window length is taken as the largest ``reset``
-      seen, at least 1 s), with a burst of two requests so late wake-ups lose nothing;
-    * the server's window, treated as fixed: each answer's ``remaining``, minus the
-      requests sent after that one which the server cannot have counted yet, is this
-      window's budget; when it is used up, requests wait for ``reset``. Without an explicit
-      ``max_rate``, ``1 − headroom`` of the limit is left unused in every window too.
-
-    After a ``429`` (:meth:`pause`) everybody waits for the reset the server named.
-    """
-
-    def __init__(
-        self,
-        max_rate: float | None = None,
-        *,
-        headroom: float = 0.8,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._explicit_rate = max_rate
-        self._headroom = headroom
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._limit: int | None = None
-        self._window_len = 1.0
-        self._window_end: float | None = None
-        self._budget: float | None = None
-        self._tokens = 1.0
-        self._tokens_at = monotonic()
-        self._paused_until = 0.0
-        self._seq = 0
-        self._inflight: set[int] = set()
-        self._last_seen: RateLimit | None = None
-        #: Seconds spent waiting in :meth:`acquire` (all workers together).
-        self.waited = 0.0
-
-    @property
-    def limit(self) -> int | None:
-        """The limit per window the server announced last."""
-        return self._limit
-
-    @property
-    def rate(self) -> float | None:
-        """Requests per second the bucket allows; ``None`` = unpaced."""
-        if self._explicit_rate is not None:
-            return self._explicit_rate
-        if self._limit is None:
-            return None
-        return max(0.1, self._headroom * self._limit / self._window_len)
-
-    def _reserve(self) -> float:
-        if self._explicit_rate is not None or self._limit is None:
-            return 0.0
-        return (1.0 - self._headroom) * self._limit
-
-    def _roll_window(self, now: float) -> None:
-        end = self._window_end
-        if end is None or now < end:
-            return
-        # Fixed windows follow each other: the next one ends a window length later.
-        while end <= now:
-            end += self._window_len
-        self._window_end = end
-        self._budget = None if self._limit is None else self._limit - self._reserve()
-
-    def _wait_needed(self, now: float) -> float:
-        if now < self._paused_until:
-            return self._paused_until - now
-        self._roll_window(now)
-        if self._budget is not None and self._budget < 1 and self._window_end is not None:
-            # A hair past the reset, so the request lands in the new window.
-            return self._window_end - now + 0.005
-        rate = self.rate
-        if rate is None:
-            return 0.0
-        self._tokens = min(_BURST, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        wait = (1.0 - self._tokens) / rate
-        # Sub-millisecond waits are rounding (a clock with microsecond steps would spin).
-        return wait if wait > 1e-4 else 0.0
-
-    async def acquire(self) -> _Ticket:
-        while True:
-            now = self._monotonic()
-            wait = self._wait_needed(now)
-            if wait <= 0:
-                break
-            self.waited += wait
-            await self._sleep(wait)
-        if self.rate is not None:
-            self._tokens -= 1.0
-        if self._budget is not None:
-            self._budget -= 1
-        self._seq += 1
-        self._inflight.add(self._seq)
-        return _Ticket(self._seq, now)
-
-    def release(self, ticket: _Ticket, rate_limit: RateLimit | None) -> None:
-        """The request of ``ticket`` was answered; ``rate_limit`` is what the client saw
-        last (ignored if it is older than the request)."""
-        self._inflight.discard(ticket.seq)
-        if rate_limit is None or rate_limit is self._last_seen:
-            return
-        if rate_limit.observed_at < ticket.sent_at:
-            return  # the answer had no RateLimit header: this is an older one
-        self._last_seen = rate_limit
-        self.observe(rate_limit, uncounted=sum(1 for s in self._inflight if s > ticket.seq))
-
-    def observe(self, rate_limit: RateLimit, *, uncounted: int = 0) -> None:
-        """Learn from one answer's header; ``uncounted`` requests were sent after it."""
-        if rate_limit.limit is not None:
-            self._limit = rate_limit.limit
-        if rate_limit.reset is None:
-            return
-        self._window_len = max(self._window_len, rate_limit.reset)
-        end = rate_limit.observed_at + rate_limit.reset
-        if rate_limit.remaining is None:
-            return
-        estimate = rate_limit.remaining - uncounted - self._reserve()
-        current = self._window_end
-        tolerance = self._window_len / 2
-        if current is None or end > current + tolerance:
-            self._window_end = end  # a newer window
-            self._budget = estimate
-        elif end >= current - tolerance:
-            # The same window: the smallest estimate is the most recent knowledge.
-            self._budget = estimate if self._budget is None else min(self._budget, estimate)
-
-    def pause(self, seconds: float) -> None:
-        """A ``429`` arrived: nobody sends until the reset it named."""
-        now = self._monotonic()
-        self._paused_until = max(self._paused_until, now + seconds)
-        self._budget = 0.0
-        self._window_end = now + seconds
-
-
-# ---------------------------------------------------------------------------- buffers
-
-
-#: One buffered event: its id, its ``date_updated``, and either the text the writer
-#: rendered for it or (for sinks that cannot render ahead) the event itself.
-_Record = tuple[str, datetime, "str | Event"]
-
-
-class _Spool:
-    """A later window's events, in order, until their turn to be written: in memory,
-    then, once memory is short, in an anonymous temp file (one JSON array per line).
-
-    Appends and reads can interleave (a window keeps fetching while it is replayed).
-    ``memory_bytes`` counts the rendered text (or an estimate for kept events).
-    """
-
-    def __init__(self) -> None:
-        self.items: list[tuple[_Record, int]] = []
-        self._mem_read = 0
-        self.memory_bytes = 0
-        self.file: IO[bytes] | None = None
-        self._read_pos = 0
-        self._write_pos = 0
-        self.pending = 0
-
-    def append(self, record: _Record, size: int) -> int:
-        """Add a record; returns the bytes added to memory (0 once spilled)."""
-        self.pending += 1
-        if self.file is not None:
-            self._write([record])
-            return 0
-        self.items.append((record, size))
-        self.memory_bytes += size
-        return size
-
-    def _write(self, records: list[_Record]) -> None:
-        assert self.file is not None
-        lines = []
-        for event_id, when, payload in records:
-            body: Any = payload if isinstance(payload, str) else payload.to_api()
-            kind = 0 if isinstance(payload, str) else 1
-            line = jsonnum.dumps([event_id, to_api_datetime(when), kind, body],
-                              ensure_ascii=False, separators=(",", ":"))
-            lines.append(line.encode("utf-8") + b"\n")
-        data = b"".join(lines)
-        self.file.seek(self._write_pos)
-        self.file.write(data)
-        self._write_pos += len(data)
-
-    def spill(self) -> int:
-        """Move the records held in memory to a temp file; returns the bytes freed."""
-        if self.file is not None:
-            return 0
-        freed = self.memory_bytes
-        # Closed by close(), when the window has been written (or the export ends).
-        self.file = tempfile.TemporaryFile(prefix="close-tui-export-")  # noqa: SIM115
-        self._write([r for r, _ in self.items[self._mem_read :]])
-        self.items = []
-        self._mem_read = 0
-        self.memory_bytes = 0
-        return freed
-
-    def take(self, max_items: int) -> list[_Record]:
-        """Up to ``max_items`` unread records, in the order they were appended."""
-        if self.file is None:
-            batch = self.items[self._mem_read : self._mem_read + max_items]
-            self._mem_read += len(batch)
-            self.memory_bytes -= sum(size for _, size in batch)
-            if self._mem_read == len(self.items):
-                self.items = []
-                self._mem_read = 0
-            self.pending -= len(batch)
-            return [r for r, _ in batch]
-        out: list[_Record] = []
-        self.file.seek(self._read_pos)
-        while len(out) < max_items and self._read_pos < self._write_pos:
-            line = self.file.readline()
-            if not line:
-                break
-            self._read_pos += len(line)
-            event_id, when, kind, body = jsonnum.loads(line)
-            payload: str | Event = body if kind == 0 else Event.model_validate(body)
-            out.append((event_id, parse_api_datetime(when), payload))
-        self.pending -= len(out)
-        return out
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-        self.items = []
-        self.memory_bytes = 0
-
-
 _PENDING: Final = "pending"
 _RUNNING: Final = "running"
 _DONE: Final = "done"
@@ -553,7 +247,7 @@ class _Window:
     streaming: bool = False
     oldest_seen: datetime | None = None
     fetched: int = 0
-    spool: _Spool = field(default_factory=_Spool)
+    spool: Spool = field(default_factory=Spool)
 
     def remaining_span(self) -> timedelta:
         top = self.oldest_seen if self.oldest_seen is not None else self.hi
@@ -604,6 +298,11 @@ class _WindowPager:
     and written: that work then overlaps the next round trip. Still one request at a time
     per window, so a sequential export stays sequential.
 
+    The walk keeps the same rules (:mod:`close_tui.core.paging`): paging fields are
+    checked before the cursor is followed, a cursor already sent is never sent again, and
+    a long run of pages without a new event stops the window; the page that showed the
+    problem is still delivered, the error comes with the next call.
+
     Cursor recovery is EventPager's: when the server refuses a cursor (``400``), the walk
     resumes without it, bounded above by the oldest ``date_updated`` seen, dropping the ids
     already returned at that instant; a refusal without progress is raised.
@@ -617,18 +316,20 @@ class _WindowPager:
         self._limit = limit
         self._cursor: str | None = None
         self._next: asyncio.Future[Any] | None = None
-        self._next_cursor: str | None = None
         self.exhausted = False
         self._resume = ResumePoint()
+        self._guard = WalkGuard(exporter.options.max_idle_pages)
         self._returned = 0
         self._returned_at_last_recovery: int | None = None
 
     def _launch(self, cursor: str | None) -> asyncio.Future[Any]:
+        self._guard.sent(cursor)
         return asyncio.ensure_future(
             self._exporter._request(self._query, cursor, self._limit)
         )
 
     async def next_page(self) -> list[Event]:
+        self._guard.raise_if_failed()
         future = self._next if self._next is not None else self._launch(self._cursor)
         self._next = None
         try:
@@ -637,25 +338,29 @@ class _WindowPager:
             if self._cursor is None:
                 raise
             body = await self._recover(exc)
-        data = body.get("data") if isinstance(body, dict) else None
-        cursor_next = body.get("cursor_next") if isinstance(body, dict) else None
+        cursor_next = paging_cursor(body)
+        follow = self._guard.check_cursor(cursor_next)
         if (
-            isinstance(data, list)
-            and isinstance(cursor_next, str)
-            and cursor_next
-            and self._exporter._worth_prefetching(self._window, data)
+            follow
+            and cursor_next is not None
+            and self._exporter._worth_prefetching(self._window, body["data"])
         ):
             self._next = self._launch(cursor_next)
             # Let it reach the socket before the CPU work below (httpx's connection pool
             # passes through a few event-loop turns before it writes).
             for _ in range(_TURNS_TO_SEND):
                 await asyncio.sleep(0)
-        page = _parse_page(body)
-        self._cursor = page.cursor_next
-        if page.cursor_next is None:
-            self.exhausted = True
+        page = parse_event_page(body)
         fresh = self._resume.keep_unseen(page.data)
         self._returned += len(fresh)
+        if follow and self._guard.progressed(len(fresh), more=cursor_next is not None):
+            self._cursor = cursor_next
+            if cursor_next is None:
+                self.exhausted = True
+        else:
+            await self._drop_next()
+        if not fresh:
+            self._guard.raise_if_failed()
         return fresh
 
     async def _recover(self, refused: BadRequest) -> Any:
@@ -679,19 +384,6 @@ class _WindowPager:
     async def aclose(self) -> None:
         """Cancel a request sent ahead that is no longer wanted."""
         await self._drop_next()
-
-
-def _parse_page(body: Any) -> EventPage:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise ProtocolError("unexpected response shape for an event page: no 'data' list")
-    try:
-        return EventPage.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else None
-        where = ".".join(str(p) for p in first["loc"]) if first else ""
-        raise ProtocolError(
-            visible(f"unexpected response shape for an event page: {where}")[:300]
-        ) from exc
 
 
 class Exporter:
@@ -1042,7 +734,7 @@ class Exporter:
         for event in events:
             if renderer is not None:
                 text = renderer.render(event)
-                record: _Record = (event.id, event.date_updated, text)
+                record: Record = (event.id, event.date_updated, text)
                 size = len(text) + _RECORD_OVERHEAD
             else:
                 record = (event.id, event.date_updated, event)
@@ -1188,8 +880,3 @@ async def export_events(
         sleep=sleep,
     )
     return await exporter.run()
-
-
-def new_state(flt: EventFilter) -> ExportState:
-    """The state of an archive that has exported nothing yet."""
-    return ExportState(filter_params=state_filter_params(flt), watermark=None)

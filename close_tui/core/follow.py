@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
-from close_tui.core.errors import RateLimited
+from close_tui.core.errors import PagingError, RateLimited
 from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event
 from close_tui.core.ratelimit import RateLimit
@@ -121,7 +121,11 @@ class Follower:
         return self.client.server_time() or self.clock()
 
     async def poll(self) -> FollowBatch:
-        """Re-scan the window once: every page of ``filter`` since ``now − window``."""
+        """Re-scan the window once: every page of ``filter`` since ``now − window``.
+
+        The walk is an :class:`~close_tui.core.client.EventPager`'s, so a repeating cursor
+        or a run of pages without news raises a
+        :class:`~close_tui.core.errors.PagingError` instead of polling forever."""
         # Whole seconds: the window only grows a little, and the query reads (and
         # repeats) cleanly instead of carrying the microseconds of a clock reading.
         since = (self.now() - self.window).replace(microsecond=0)
@@ -189,6 +193,14 @@ class Follower:
             except RateLimited as exc:
                 self.errors += 1
                 self.rate_limited(exc.retry_after)
+                if on_error is not None:
+                    on_error(exc)
+            except PagingError as exc:
+                # The poll's walk stopped before looping (a repeating cursor, pages that
+                # bring nothing): reported, and polled less often while it lasts, so a
+                # broken server costs a bounded walk every few minutes at most.
+                self.errors += 1
+                self.rate_limited(None)
                 if on_error is not None:
                     on_error(exc)
             except asyncio.CancelledError:

@@ -26,8 +26,10 @@ What a walk must do:
   pages in the middle are normal, so only a run of :data:`MAX_PAGES_WITHOUT_PROGRESS`
   pages in a row without progress stops the walk: :class:`NoProgress`.
 
-The events of the page that revealed the problem are still returned; the error is raised
-by the next call, so nothing fetched is thrown away and no further request is sent.
+When a repeated cursor or the lack of progress shows on a page, that page's events are
+still returned and the error is raised by the next call (and every call after it), so
+nothing fetched is thrown away and no further request is sent. A page whose paging fields
+are missing or contradictory is refused whole: what it means is unknown.
 """
 
 from __future__ import annotations
