@@ -297,10 +297,12 @@ def _status(
 def _logout(
     profile: str, env: Mapping[str, str], store: CredentialStore, config_file: Path | None
 ) -> int:
+    # Read the config before touching the keyring: a broken config file must stop the
+    # logout with its one message, not after the key is already gone.
+    cfg = load_config(config_file)
     removed = store.delete(profile)
     if removed:
         print(f"Removed the API key of profile {profile!r} from the {store.describe()}.")
-        cfg = load_config(config_file)
         known = cfg.profiles.get(profile)
         if known is not None:
             # Who the key belonged to is stale now; the base URL and filter still apply.
@@ -360,6 +362,11 @@ def run(
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except OSError as exc:  # saving the config: a read-only home, a full disk
+        where = exc.filename or "the config file"
+        _err(f"Cannot write {where}: {exc.strerror or exc}. The keyring entry is as "
+             "reported above; the profile's settings were not saved.")
+        return EXIT_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:

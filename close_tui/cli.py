@@ -15,17 +15,21 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from close_tui.core import jsonnum
 from close_tui.core.dates import DateParseError, parse_user_datetime
+from close_tui.core.errors import CloseError as CloseErrorType
 from close_tui.core.filters import FILTER_FIELDS, EventFilter, UnsupportedFilter
 from close_tui.core.idroute import check_field_value
+from close_tui.core.output import OutputFile, describe_os_error
 from close_tui.core.sanitize import visible
 
 if TYPE_CHECKING:
     from close_tui.core.client import CloseClient
+    from close_tui.core.export_state import ExportState
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -34,6 +38,10 @@ EXIT_AUTH = 3
 EXIT_NOT_FOUND = 4
 
 FORMATS = ("jsonl", "json", "csv", "table")
+EXIT_INTERRUPTED = 130
+#: Defaults of the request flags (the client's own, in the CLI's units).
+DEFAULT_MAX_RESPONSE_MB = 64.0
+DEFAULT_UNANNOUNCED_RATE = 10.0
 
 
 class UsageError(Exception):
@@ -121,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FORMATS,
         help="output format (default: table on a terminal, jsonl when piped or with -o)",
     )
-    events.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    events.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="write to FILE instead of stdout; FILE is replaced only when the export "
+        "succeeds, otherwise what was fetched is kept as FILE.partial",
+    )
     events.add_argument(
         "--parallel", type=_positive_int, metavar="N",
         help="fetch N date windows concurrently, written in order (default: sequential)",
@@ -135,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", metavar="FILE",
         help="archive mode: start where the run that wrote FILE stopped (5 minutes of "
         "overlap, nothing written twice) and update FILE on success; each run's output "
-        "holds only the new events",
+        "holds only the new events. FILE's folder is checked before the first request",
     )
     events.add_argument(
         "--no-progress", action="store_true",
@@ -165,12 +177,44 @@ def build_parser() -> argparse.ArgumentParser:
 def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-        help="give up on one request after this long (default: 30)",
+        help="deadline for one request, from connecting to the last byte of the answer "
+        "(default: 30)",
     )
     parser.add_argument(
         "--retries", type=_non_negative_int, default=5, metavar="N",
         help="retry a request this many times on network errors, 5xx and 429 (default: 5)",
     )
+    parser.add_argument(
+        "--max-response-mb", type=_positive_float, default=DEFAULT_MAX_RESPONSE_MB,
+        metavar="MB",
+        help="stop reading an answer longer than this; a page of 50 events is far smaller "
+        f"(default: {DEFAULT_MAX_RESPONSE_MB:g})",
+    )
+    parser.add_argument(
+        "--unannounced-rate", type=_non_negative_float, default=DEFAULT_UNANNOUNCED_RATE,
+        metavar="R",
+        help="requests per second while the server sends no RateLimit header "
+        f"(default: {DEFAULT_UNANNOUNCED_RATE:g}; 0 = unpaced)",
+    )
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    rate = getattr(args, "unannounced_rate", DEFAULT_UNANNOUNCED_RATE)
+    megabytes = getattr(args, "max_response_mb", DEFAULT_MAX_RESPONSE_MB)
+    return {
+        "max_body": max(1, int(megabytes * 1024 * 1024)),
+        "unannounced_rate": rate or None,
+    }
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -178,7 +222,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
+    if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
     return value
 
@@ -243,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo_server_main(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
+    _INTERRUPT.clear()
     try:
         if args.command is None:
             return _run_app(args)
@@ -252,10 +297,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             return auth_cli.run(args)
         return asyncio.run(_run_headless(args))
     except UsageError as exc:
-        print(f"close-tui: error: {exc}", file=sys.stderr)
+        _say(f"close-tui: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        # One line, once: _events may already have said what was kept.
+        if not _INTERRUPT:
+            _say("close-tui: interrupted")
+        return EXIT_INTERRUPTED
+    except RecursionError:
+        _say("close-tui: the data is nested too deeply to handle")
+        return EXIT_ERROR
+    except MemoryError:
+        _say("close-tui: out of memory")
+        return EXIT_ERROR
+
+
+#: Set once the interrupt was reported (``_events`` says what it kept), so ``main`` does
+#: not add a second line.
+_INTERRUPT: set[str] = set()
+
+
+def _say(line: str) -> None:
+    """One line on stderr, control characters made visible; quiet if stderr is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        print(visible(line), file=sys.stderr, flush=True)
 
 
 def _run_app(args: argparse.Namespace) -> int:
@@ -270,23 +335,30 @@ async def _run_headless(args: argparse.Namespace) -> int:
     try:
         if args.command == "events":
             flt = filter_from_args(args, now=datetime.now(UTC))
+            plan = _plan_export(args, flt)  # local files checked before any request
             async with make_client(args) as client:
-                return await _events(args, client, flt)
+                return await _events(args, client, flt, plan)
         async with make_client(args) as client:
             return await _event(args, client)
     except UsageError:
         raise
     except (_AuthProblem, errors.AuthError) as exc:
-        print(f"close-tui: {exc}", file=sys.stderr)
+        _say(f"close-tui: {exc}")
         return EXIT_AUTH
     except errors.NotFound as exc:
-        print(f"close-tui: {exc}", file=sys.stderr)
+        _say(f"close-tui: {exc}")
         return EXIT_NOT_FOUND
     except errors.BadRequest as exc:
-        print(f"close-tui: the API refused the query: {exc}", file=sys.stderr)
+        _say(f"close-tui: the API refused the query: {exc}")
+        return EXIT_USAGE
+    except errors.ConfigError as exc:
+        _say(f"close-tui: {exc}")
         return EXIT_USAGE
     except errors.CloseError as exc:
-        print(f"close-tui: {exc}", file=sys.stderr)
+        _say(f"close-tui: {exc}")
+        return EXIT_ERROR
+    except _OutputFailed as exc:
+        _say(f"close-tui: {exc}")
         return EXIT_ERROR
 
 
@@ -302,13 +374,14 @@ def make_client(args: argparse.Namespace) -> CloseClient:
             base_url=getattr(args, "base_url", None),
             timeout=getattr(args, "timeout", 30.0),
             retries=getattr(args, "retries", None),
+            client_options=_client_options(args),
         )
     except SessionError as exc:
         if exc.exit_code == EXIT_USAGE:
             raise UsageError(str(exc)) from None
         raise _AuthProblem(str(exc)) from None
     if session.notice:
-        print(f"close-tui: {session.notice}", file=sys.stderr)
+        _say(f"close-tui: {session.notice}")
     return session.client
 
 
@@ -316,103 +389,208 @@ class _AuthProblem(Exception):
     """No usable credentials: reported like a 401 (exit 3)."""
 
 
-async def _events(args: argparse.Namespace, client: CloseClient, flt: EventFilter) -> int:
+class _OutputFailed(Exception):
+    """Writing the output failed (a full disk, a closed pipe that is not a pipe): one
+    line, exit 1."""
+
+
+@dataclass
+class _ExportPlan:
+    """What ``events`` will write, with every local file checked before the first request."""
+
+    fmt: str
+    export_mode: bool
+    output: OutputFile | None = None
+    state: ExportState | None = None
+
+
+def _plan_export(args: argparse.Namespace, flt: EventFilter) -> _ExportPlan:
+    """Check ``--state`` and ``-o`` now: a missing folder or a read-only one must stop the
+    run before it fetches anything (it used to surface after the whole export, and the
+    state was lost). Problems are usage errors: exit 2, one line naming the file."""
+    from close_tui.core.errors import LocalFileError
+    from close_tui.core.exporter import (
+        StateMismatch,
+        check_state_writable,
+        load_state,
+        new_state,
+    )
+
+    fmt = args.format or ("table" if not args.output and _isatty(sys.stdout) else "jsonl")
+    plan = _ExportPlan(fmt=fmt, export_mode=bool(args.output or args.parallel or args.state))
+    if args.state:
+        if args.max:
+            raise UsageError("--max cannot be used with --state: the archive would have a gap")
+        if args.output and os.path.abspath(args.output) == os.path.abspath(args.state):
+            raise UsageError("-o and --state name the same file")
+        try:
+            plan.state = load_state(args.state, flt) or new_state(flt)
+            check_state_writable(args.state)
+        except StateMismatch as exc:
+            raise UsageError(str(exc)) from None
+    if args.output:
+        try:
+            plan.output = OutputFile(args.output)
+        except LocalFileError as exc:
+            raise UsageError(str(exc)) from None
+    return plan
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+async def _events(
+    args: argparse.Namespace, client: CloseClient, flt: EventFilter, plan: _ExportPlan
+) -> int:
     """Stream or export events: a snapshot (upper bound fixed at the start), newest first.
 
     With ``-o``, ``--parallel`` or ``--state`` it is an *export*: the bounds and a summary
     go to stderr, with a progress bar when stderr is a terminal. Without them the output
     is the same stream, and stderr stays quiet (``close-tui events | head``).
+
+    Whatever ends the run early (an API error, a full disk, Ctrl-C) leaves ``-o FILE`` as
+    it was, keeps what was fetched in ``FILE.partial``, does not save ``--state``, and
+    says all that in one line.
     """
     from close_tui.core.export import open_writer
-    from close_tui.core.exporter import (
-        ExportBounds,
-        ExportOptions,
-        StateMismatch,
-        export_events,
-        load_state,
-        new_state,
-        save_state,
-    )
+    from close_tui.core.exporter import ExportBounds, Exporter, ExportOptions, save_state
     from close_tui.core.progress import ProgressLine
 
-    fmt = args.format or ("table" if not args.output and sys.stdout.isatty() else "jsonl")
-    export_mode = bool(args.output or args.parallel or args.state)
-    state = None
-    if args.state:
-        if args.max:
-            raise UsageError("--max cannot be used with --state: the archive would have a gap")
-        try:
-            state = load_state(args.state, flt) or new_state(flt)
-        except (StateMismatch, OSError) as exc:
-            raise UsageError(str(exc)) from None
     options = ExportOptions(
         parallel=args.parallel or 1, max_rate=args.max_rate, max_events=args.max
     )
     progress = None
-    if export_mode and not args.no_progress and sys.stderr.isatty():
+    if plan.export_mode and not args.no_progress and _isatty(sys.stderr):
         width = shutil.get_terminal_size((80, 24)).columns
         progress = ProgressLine(sys.stderr, width=width)
 
     def on_start(bounds: ExportBounds) -> None:
-        if export_mode:
+        if plan.export_mode:
             where = f" to {args.output}" if args.output else ""
-            print(f"close-tui: exporting{where}: snapshot {bounds.describe()}", file=sys.stderr)
+            _say(f"close-tui: exporting{where}: snapshot {bounds.describe()}")
 
-    with _output(args.output) as stream:
-        writer = open_writer(fmt, stream)
+    output = plan.output
+    stream: Any = output.stream if output is not None else sys.stdout
+    writer = open_writer(plan.fmt, stream)
+    exporter = Exporter(
+        client, flt, writer, options=options, state=plan.state, on_start=on_start,
+        on_progress=progress.update if progress is not None else None,
+    )
+    try:
         try:
-            result = await export_events(
-                client, flt, writer, options=options, state=state, on_start=on_start,
-                on_progress=progress.update if progress is not None else None,
-            )
-            writer.close()
-            stream.flush()
-        except BrokenPipeError:
-            _quiet_broken_pipe()
-            return EXIT_OK
+            result = await exporter.run()
         finally:
             if progress is not None:
                 progress.finish()
+        writer.close()
+        if output is not None:
+            output.commit()
+        else:
+            stream.flush()
+    except BrokenPipeError:
+        if output is not None:
+            output.discard()
+        _quiet_broken_pipe()
+        return EXIT_OK
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt
+        _INTERRUPT.add("reported")
+        _say(f"close-tui: interrupted: {_kept(exporter.events, plan, output)}; "
+             + ("state not saved" if args.state else "nothing more was fetched"))
+        raise
+    except OSError as exc:
+        problem = describe_os_error(exc)
+        if output is None:
+            _quiet_broken_pipe()
+            raise _OutputFailed(
+                f"cannot write standard output: {problem}{_state_note(args)}"
+            ) from None
+        if output.direct:
+            output.discard()
+            raise _OutputFailed(
+                f"cannot write {output.path}: {problem}{_state_note(args)}"
+            ) from None
+        raise _OutputFailed(
+            f"cannot write {output.path}: {problem}; "
+            f"{_kept(exporter.events, plan, output)}{_state_note(args)}"
+        ) from None
+    except Exception as exc:
+        if output is not None:
+            kept = _kept(exporter.events, plan, output)
+            if isinstance(exc, CloseErrorType):
+                exc.message = f"{exc.message}; {kept}{_state_note(args)}"
+        raise
     for warning in result.warnings:
-        print(f"close-tui: warning: {warning}", file=sys.stderr)
+        _say(f"close-tui: warning: {warning}")
     if args.state and result.state is not None:
-        save_state(args.state, result.state)
-    if export_mode:
+        try:
+            save_state(args.state, result.state)
+        except OSError as exc:
+            raise _OutputFailed(
+                f"cannot save the state to {args.state}: {describe_os_error(exc)}; the "
+                "export itself is complete (the next run will overlap it, not leave a gap)"
+            ) from None
+    if plan.export_mode:
         rate = result.events / result.elapsed if result.elapsed > 0 else 0.0
-        print(
+        _say(
             f"close-tui: {result.events} events in {result.elapsed:.2f} s ({rate:.0f}/s); "
             f"{result.requests} requests, {result.rate_limited} rate-limited (429)"
             + (f", {result.duplicates} duplicates dropped" if result.duplicates else "")
-            + (f"; state saved to {args.state}" if args.state else ""),
-            file=sys.stderr,
+            + (f"; state saved to {args.state}" if args.state else "")
         )
     return EXIT_OK
 
 
-async def _event(args: argparse.Namespace, client: CloseClient) -> int:
+def _state_note(args: argparse.Namespace) -> str:
+    return "; state not saved" if args.state else ""
 
+
+def _kept(events: int, plan: _ExportPlan, output: OutputFile | None) -> str:
+    """What became of the output: ``FILE`` untouched, ``N events kept in FILE.partial``."""
+    if output is None:
+        return f"{events} events written"
+    if events == 0 and not output.direct:
+        output.discard()
+        return f"nothing fetched; {output.path} left as it was"
+    closing = "\n]\n" if plan.fmt == "json" else ""
+    empty = "[]\n" if plan.fmt == "json" else ""
+    partial = output.keep_partial(closing, empty)
+    if output.direct:
+        return f"{events} events written to {output.path} before it stopped"
+    if partial is None:
+        return f"nothing kept; {output.path} left as it was"
+    return f"{events} events kept in {partial}; {output.path} left as it was"
+
+
+async def _event(args: argparse.Namespace, client: CloseClient) -> int:
     event = await client.get_event(args.event_id)
+    text = jsonnum.dumps(event.to_api(), indent=2, ensure_ascii=False) + "\n"
     try:
-        sys.stdout.write(jsonnum.dumps(event.to_api(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+        return EXIT_OK
+    except OSError as exc:
+        _quiet_broken_pipe()
+        raise _OutputFailed(f"cannot write standard output: {describe_os_error(exc)}") from None
+    hidden = [name for name in ("data", "previous_data") if event.payload_state(name) == "missing"]
+    if hidden:
+        # As the app says it: a missing payload is the privacy rule, not an empty object.
+        _say(
+            f"close-tui: {' and '.join(hidden)} {'are' if len(hidden) > 1 else 'is'} not "
+            "included: this key can only read payloads of events younger than one hour "
+            "(the API's rule for keys of non-admin users)"
+        )
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _output(path: str | None) -> Any:
-    if path is None:
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        yield handle
-
-
 def _quiet_broken_pipe() -> None:
-    # `close-tui events | head`: the reader left. Point stdout at devnull so the
-    # interpreter's final flush does not print a BrokenPipeError of its own.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    with contextlib.suppress(OSError):
+    # `close-tui events | head`: the reader left (or stdout is a full disk). Point stdout
+    # at devnull so the interpreter's final flush does not print an error of its own.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-

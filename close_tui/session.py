@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from close_tui.core.client import CloseClient, RetryPolicy
 from close_tui.core.errors import InsecureURL
@@ -40,7 +40,11 @@ class Session:
 
 
 def open_demo(
-    *, live: bool = False, hostile: bool = False, retry: RetryPolicy | None = None
+    *,
+    live: bool = False,
+    hostile: bool = False,
+    retry: RetryPolicy | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Session:
     """The emulator's organization, in-process. ``hostile`` mixes in records made to
     break terminals (``emulator/hostile.py``): a way to see that they cannot."""
@@ -52,6 +56,7 @@ def open_demo(
         api_key=emulator.admin_key,
         transport=emulator.transport(),
         retry=retry or RetryPolicy(),
+        **(client_options or {}),
     )
     name = emulator.organization.get("name")
     return Session(client, profile="demo", organization=str(name) if name else None,
@@ -68,15 +73,17 @@ def open_session(
     env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     retries: int | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Session:
     """A client for what the flags, environment and profile select.
 
     ``retries`` is how many times a failed request is tried again (network errors,
-    5xx, 429); ``None`` keeps the client's default.
+    5xx, 429); ``None`` keeps the client's default. ``client_options`` go to
+    :class:`CloseClient` as they are (``max_body``, ``unannounced_rate``).
     """
     retry = RetryPolicy() if retries is None else RetryPolicy(max_attempts=retries + 1)
     if demo:
-        return open_demo(live=live, hostile=hostile, retry=retry)
+        return open_demo(live=live, hostile=hostile, retry=retry, client_options=client_options)
     from close_tui.core.credentials import KeyringUnavailable, resolve_base_url, resolve_key
 
     environ = os.environ if env is None else env
@@ -93,7 +100,8 @@ def open_session(
     url = resolve_base_url(base_url, profile, environ)
     try:
         client = CloseClient(
-            url, api_key=resolved.key, access_token=resolved.token, timeout=timeout, retry=retry
+            url, api_key=resolved.key, access_token=resolved.token, timeout=timeout, retry=retry,
+            **(client_options or {}),
         )
     except InsecureURL as exc:
         raise SessionError(str(exc), 2) from None

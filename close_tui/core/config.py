@@ -22,6 +22,10 @@ from typing import Final
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# Defined with the other typed errors (a CloseError the UI knows); importable from here.
+from close_tui.core.errors import ConfigError as ConfigError
+from close_tui.core.sanitize import visible
+
 APP_NAME: Final = "close-tui"
 #: The profile used when ``--profile`` is not given; also its keyring username.
 DEFAULT_PROFILE: Final = "default"
@@ -30,9 +34,8 @@ DEFAULT_BASE_URL: Final = "https://api.close.com/api/v1"
 ENV_BASE_URL: Final = "CLOSE_BASE_URL"
 
 
-class ConfigError(Exception):
-    """The config file exists but cannot be read; the message names the file."""
-
+#: A config file is a few kilobytes; reading stops here rather than at the memory's end.
+_MAX_CONFIG_BYTES: Final = 16 * 1024 * 1024
 
 class SavedView(BaseModel):
     """A named investigation: a server filter plus a local predicate (both may be empty)."""
@@ -98,26 +101,51 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> Config:
-    """The saved settings, or empty defaults when there is no file yet.
+    """The saved settings, or empty defaults when there is no file yet (or an empty one).
 
-    Raises :class:`ConfigError` when the file exists but is not valid: silently starting
-    over would drop the user's profiles the next time we save.
+    Raises :class:`~close_tui.core.errors.ConfigError`, naming the file, when it exists
+    but cannot be used: unreadable, a folder, not UTF-8, not JSON, not a close-tui config.
+    Silently starting over would drop the user's profiles the next time we save. Any
+    bytes give a config or that one error, never another exception.
     """
     path = path or config_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(_MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return Config()
     except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"Cannot read the config file {path}: {exc.strerror or exc}", path=str(path)
+        ) from None
+    advice = "fix it or delete it to start over."
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is far too large to be a close-tui config; {advice}",
+                          path=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a valid close-tui config (not UTF-8 text: byte {exc.start}); "
+            f"{advice}",
+            path=str(path),
+        ) from None
+    if not text.strip():
+        return Config()  # an empty file (a crash mid-write, a `touch`): nothing to lose
     try:
         return Config.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
+        errors = exc.errors()
+        first = errors[0] if errors else None
+        where = ".".join(str(p) for p in first["loc"]) if first else ""
+        what = visible(f"{where or 'top level'}: {first['msg'] if first else exc}")[:200]
         raise ConfigError(
-            f"{path} is not a valid close-tui config ({where}: {first['msg']}); "
-            "fix it or delete it to start over."
+            f"{path} is not a valid close-tui config ({what}); {advice}", path=str(path)
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"{path} is not a valid close-tui config ({type(exc).__name__}); {advice}",
+            path=str(path),
         ) from None
 
 

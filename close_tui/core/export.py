@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from close_tui.core import jsonnum
 from close_tui.core.models import Event
@@ -35,6 +35,15 @@ CSV_COLUMNS: tuple[str, ...] = (
     "previous_data",
 )
 _JSON_COLUMNS = frozenset({"meta", "data", "previous_data"})
+
+
+class TextSink(Protocol):
+    """Where a writer's text goes: ``sys.stdout``, a file, or an
+    :class:`~close_tui.core.output.RecordStream`. Each ``write`` is one whole record."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class EventWriter(Protocol):
@@ -67,7 +76,7 @@ def _dumps(value: Any) -> str:
 class JsonlWriter:
     """One event per line, JSON-equal to what the API returned."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._stream = stream
 
     def render(self, event: Event) -> str:
@@ -86,7 +95,7 @@ class JsonlWriter:
 class JsonWriter:
     """A JSON array, written incrementally (``[`` first, ``]`` on close)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._stream = stream
         self._count = 0
 
@@ -108,7 +117,7 @@ class JsonWriter:
 class CsvWriter:
     """One row per event; ``data`` missing is an empty cell, ``null`` is ``null``."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._writer = csv.writer(stream, lineterminator="\n")
         self._writer.writerow(CSV_COLUMNS)
         self._stream = stream
@@ -149,7 +158,7 @@ class CsvWriter:
 class TableWriter:
     """Aligned columns for a person at a terminal; API text made visible, never obeyed."""
 
-    def __init__(self, stream: TextIO, width: int | None = None) -> None:
+    def __init__(self, stream: TextSink, width: int | None = None) -> None:
         self._stream = stream
         self._width = width or shutil.get_terminal_size((120, 24)).columns
         self._header_done = False
@@ -158,8 +167,7 @@ class TableWriter:
         from close_tui.core.summary import summarize
 
         if not self._header_done:
-            self._line("TIME", "ACTION", "OBJECT TYPE", "OBJECT ID", "LEAD", "USER", "SUMMARY")
-            self._header_done = True
+            self._header()
         when = event.date_updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         self._line(
             when,
@@ -171,6 +179,10 @@ class TableWriter:
             summarize(event),
         )
 
+    def _header(self) -> None:
+        self._line("TIME", "ACTION", "OBJECT TYPE", "OBJECT ID", "LEAD", "USER", "SUMMARY")
+        self._header_done = True
+
     def _line(self, *cells: str) -> None:
         widths = (19, 10, 22, 14, 14, 14)
         parts = [_fit(visible(c), w) for c, w in zip(cells, widths, strict=False)]
@@ -178,6 +190,11 @@ class TableWriter:
         self._stream.write(line[: self._width].rstrip() + "\n")
 
     def close(self) -> None:
+        """End the table: with no event at all, the header and a line saying so (an
+        empty screen reads as "still waiting" or "broken", not "nothing matched")."""
+        if not self._header_done:
+            self._header()
+            self._stream.write("no events match\n")
         self._stream.flush()
 
 
@@ -187,7 +204,7 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…"
 
 
-def open_writer(fmt: str, stream: TextIO) -> EventWriter:
+def open_writer(fmt: str, stream: TextSink) -> EventWriter:
     """The writer for ``fmt`` (jsonl, json, csv, table)."""
     writers: dict[str, type[JsonlWriter | JsonWriter | CsvWriter | TableWriter]] = {
         "jsonl": JsonlWriter,
