@@ -107,6 +107,10 @@ def _digest(cursor: str) -> bytes:
     return hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+def _pages(count: int) -> str:
+    return f"{count} page" if count == 1 else f"{count} pages"
+
+
 def _show_cursor(cursor: str) -> str:
     return clip(visible(cursor), 24)
 
@@ -194,7 +198,7 @@ class WalkGuard:
             return True
         self.fail(RepeatedCursor(
             f"the server sent a cursor_next already used in this walk ({_show_cursor(cursor)}) "
-            f"after {self.pages} pages: following it would loop; stopping"
+            f"after {_pages(self.pages)}: following it would loop; stopping"
         ))
         return False
 
@@ -207,7 +211,7 @@ class WalkGuard:
         if more and self.idle_pages >= self.max_idle_pages:
             self.fail(NoProgress(
                 f"{self.idle_pages} pages in a row brought no new event (empty pages, or the "
-                f"same events again) after {self.pages} pages: the server's paging is not "
+                f"same events again) after {_pages(self.pages)}: the server's paging is not "
                 "moving; stopping"
             ))
             return False
