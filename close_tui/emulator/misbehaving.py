@@ -107,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _headers_text(self) -> str:
         return "; ".join(f"{k}: {v}" for k, v in self.headers.items())
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         case, _, rest = parts.path.lstrip("/").partition("/")
         with self.server.lock:
