@@ -504,3 +504,56 @@ def test_the_config_file_never_holds_the_key(
     text = (isolated_home / ".config" / "close-tui" / "config.json").read_text()
     assert KEY not in text
     assert json.loads(text)["profiles"]["a"]["base_url"] == BASE_URL
+
+
+# --------------------------------------------------------------------------- broken config
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe", b"{not json"], ids=["bytes", "json"])
+def test_logout_with_a_broken_config_keeps_the_key_and_says_which_file(
+    memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str], raw: bytes
+) -> None:
+    memory_keyring.entries[(KEYRING_SERVICE, "default")] = KEY
+    from close_tui.core.config import config_path
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+    assert run("logout") == 2
+    out, err = capsys.readouterr()
+    # It used to remove the key and then crash on the config.
+    assert memory_keyring.entries == {(KEYRING_SERVICE, "default"): KEY}
+    assert str(path) in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert_clean(out, err, KEY)
+
+
+@pytest.mark.parametrize("action", ["status", "login"])
+def test_status_and_login_with_invalid_bytes_in_the_config_say_which_file(
+    memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    from close_tui.core.config import config_path
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xc3\x28 not utf-8")
+    assert run(action, stdin=KEY, env={"CLOSE_API_KEY": KEY}) == 2
+    out, err = capsys.readouterr()
+    assert str(path) in err and "not UTF-8" in err
+    assert_clean(out, err, KEY)
+
+
+def test_an_unwritable_config_folder_is_one_line_not_a_traceback(
+    memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from close_tui.core import config
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(config.config_path()))
+
+    monkeypatch.setattr(auth_cli, "save_config", refuse)
+    assert run("login", "--base-url", BASE_URL, stdin=KEY) == 1
+    out, err = capsys.readouterr()
+    assert "Cannot write" in err and "Permission denied" in err
+    assert_clean(out, err, KEY)

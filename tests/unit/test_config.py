@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from close_tui.core.config import (
     DEFAULT_BASE_URL,
@@ -178,3 +180,61 @@ def test_base_url_resolution_reads_the_saved_config_by_default() -> None:
     update_profile(None, base_url="http://127.0.0.1:4/api/v1")
     assert resolve_base_url(None, None, {}) == "http://127.0.0.1:4/api/v1"
     assert resolve_base_url(None, "work", {}) == DEFAULT_BASE_URL
+
+
+# ---------------------------------------------------------------------------- any bytes
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b'{"profiles": "\xc3"}', "not UTF-8 text"),
+        (b"[" * 100_000, "not a valid close-tui config"),
+        (b"\x00\x01\x02", "not a valid close-tui config"),
+    ],
+    ids=["utf-16 bom", "cut utf-8", "deep", "binary"],
+)
+def test_bad_bytes_are_one_error_naming_the_file(raw: bytes, says: str) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(raw)
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert str(path) in str(caught.value) and says in str(caught.value)
+    assert caught.value.path == str(path)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("raw", [b"", b"  \n\t"], ids=["empty", "whitespace"])
+def test_an_empty_file_is_an_empty_config(raw: bytes) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(raw)
+    assert load_config() == Config()
+
+
+def test_a_folder_where_the_file_should_be_is_one_error() -> None:
+    config_path().mkdir(parents=True)
+    with pytest.raises(ConfigError, match="Cannot read the config file"):
+        load_config()
+
+
+def test_config_error_is_a_close_error_for_the_ui() -> None:
+    from close_tui.core.errors import CloseError, LocalFileError
+
+    assert issubclass(ConfigError, LocalFileError) and issubclass(ConfigError, CloseError)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_give_a_config_or_one_config_error(raw: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.json"
+        path.write_bytes(raw)
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert str(path) in str(exc)
