@@ -206,7 +206,7 @@ def test_cli_output_problems_are_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, target: str, says: str
 ) -> None:
     path = target.format(tmp=tmp_path)
-    code, out, err = run_cli(capsys, "events", "--max", "3", "-o", path)
+    code, _, err = run_cli(capsys, "events", "--max", "3", "-o", path)
     assert code == 2
     assert len(err) == 1 and path in err[0] and says in err[0]
 
@@ -215,7 +215,7 @@ def test_cli_output_problems_are_one_line_and_exit_2(
 def test_cli_output_to_a_full_device_is_one_line_and_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run_cli(capsys, "events", "--max", "60", "-o", "/dev/full")
+    code, _, err = run_cli(capsys, "events", "--max", "60", "-o", "/dev/full")
     assert code == 1
     assert err[-1] == "close-tui: cannot write /dev/full: No space left on device"
 
