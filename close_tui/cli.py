@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true",
         help="no progress bar on stderr (it is shown only on a terminal anyway)",
     )
+    from close_tui import name_cli
+
+    name_cli.add_options(events)  # --lead NAME, --user NAME
     _request_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
@@ -269,6 +272,13 @@ async def _run_headless(args: argparse.Namespace) -> int:
 
     try:
         if args.command == "events":
+            from close_tui import name_cli
+
+            if name_cli.wants_names(args):  # --lead/--user NAME: found by name first
+                async with make_client(args) as client:
+                    await _resolve_names(args, client)
+                    flt = filter_from_args(args, now=datetime.now(UTC))
+                    return await _events(args, client, flt)
             flt = filter_from_args(args, now=datetime.now(UTC))
             async with make_client(args) as client:
                 return await _events(args, client, flt)
@@ -288,6 +298,15 @@ async def _run_headless(args: argparse.Namespace) -> int:
     except errors.CloseError as exc:
         print(f"close-tui: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+async def _resolve_names(args: argparse.Namespace, client: CloseClient) -> None:
+    from close_tui import name_cli
+
+    try:
+        await name_cli.resolve_names(args, client)
+    except (name_cli.Ambiguous, ValueError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def make_client(args: argparse.Namespace) -> CloseClient:
@@ -337,6 +356,10 @@ async def _events(args: argparse.Namespace, client: CloseClient, flt: EventFilte
 
     fmt = args.format or ("table" if not args.output and sys.stdout.isatty() else "jsonl")
     export_mode = bool(args.output or args.parallel or args.state)
+    if fmt == "table" and not export_mode:  # for a person: lead and user names
+        from close_tui import name_cli
+
+        return await name_cli.table_events(args, client, flt)
     state = None
     if args.state:
         if args.max:
