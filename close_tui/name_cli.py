@@ -60,7 +60,7 @@ async def resolve_names(args: argparse.Namespace, client: CloseClient) -> None:
     Raises :class:`Ambiguous` (several matches), :class:`NotFound` (none) or
     :class:`ValueError` (the flags contradict each other).
     """
-    directory = Directory(client, linger=0.0)
+    directory = Directory(client, quiet=0.0, max_wait=0.0)
     lead, user = getattr(args, "lead", None), getattr(args, "user", None)
     if lead:
         if getattr(args, "lead_id", None):
@@ -111,7 +111,7 @@ async def table_events(args: argparse.Namespace, client: CloseClient, flt: Event
     (within the budget, at most :data:`PAGE_NAME_WAIT` s), then its rows."""
     from close_tui.core.export import TableWriter
 
-    directory = Directory(client, linger=0.0)
+    directory = Directory(client, quiet=0.0, max_wait=0.0)
     writer = TableWriter(sys.stdout, names=directory.names())
     pager = client.pager(flt)
     written = 0

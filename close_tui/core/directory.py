@@ -15,8 +15,9 @@ from payloads, cheapest first) with the look-ups of ``close-lookups-and-restore.
   per session and profile); :meth:`Directory.refresh` asks again.
 * **Lead names**: from payloads first (``display_name``, ``lead_name``), then one
   batched ``POST /data/search/`` (an ``or`` of ``id`` queries, ``_fields`` id and
-  display_name) for the leads still unnamed; ids that arrive while it waits join the same
-  batch, so it is at most one per page and usually fewer. A 400 to that query (the
+  display_name) for the leads still unnamed. The batch goes when no new lead came for
+  :data:`QUIET` s or the oldest waited :data:`MAX_WAIT` s, so pages paged through share
+  one search: at most one per page, usually one per several. A 400 to that query (the
   grammar is not documented for many ids) falls back to ``GET /lead/{id}/``, one lead at
   a time, within the budget.
 
@@ -62,10 +63,14 @@ from close_tui.core.ratelimit import RateLimit
 SEARCH_GROUP: Final = "search"
 OTHER_GROUP: Final = "other"
 
-#: Ids per batched search (an event page names at most 50 leads).
-BATCH_SIZE: Final = 50
-#: How long the first unnamed lead waits for more (the next pages) before the batch goes.
-LINGER: Final = 0.25
+#: Ids per batched search (a few pages' worth; the cursor is followed if the server's
+#: ``_limit`` is smaller).
+BATCH_SIZE: Final = 100
+#: A batch of unnamed leads goes when no new one came for QUIET seconds (the user stopped
+#: scrolling) or the oldest has waited MAX_WAIT seconds (the user keeps scrolling), so
+#: pages paged through quickly share one search.
+QUIET: Final = 0.5
+MAX_WAIT: Final = 2.0
 #: Pages of a batched search's cursor followed at most (a server with a small ``_limit``).
 MAX_SEARCH_PAGES: Final = 4
 #: ``/lead/{id}/`` answering 404 this many times before any lead was found: the endpoint
@@ -165,7 +170,8 @@ class Directory(NameDirectory):
         *,
         on_change: Callable[[], None] | None = None,
         share: float = DEFAULT_SHARE,
-        linger: float = LINGER,
+        quiet: float = QUIET,
+        max_wait: float = MAX_WAIT,
         batch_size: int = BATCH_SIZE,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -175,7 +181,8 @@ class Directory(NameDirectory):
         self.budget = RequestBudget(share, monotonic=monotonic)
         self._monotonic = monotonic
         self._sleep = sleep
-        self.linger = linger
+        self.quiet = quiet
+        self.max_wait = max_wait
         self.batch_size = max(1, batch_size)
         #: Endpoint -> the status that switched it off for this key (kept for the session).
         self.off: dict[str, int] = {}
@@ -189,6 +196,10 @@ class Directory(NameDirectory):
         self._done: set[tuple[str, ...]] = set()
         #: Leads waiting for the next batch, and those asked already (never twice).
         self._lead_queue: OrderedDict[str, None] = OrderedDict()
+        #: When the oldest queued lead and the newest one were queued.
+        self._lead_first_at = 0.0
+        self._lead_last_at = 0.0
+        self._lead_urgent = False
         self._leads_asked: set[str] = set()
         self._lead_found = False
         self._lead_404s = 0
@@ -268,7 +279,7 @@ class Directory(NameDirectory):
             and lead_id not in self._leads_asked
             and lead_id not in self.missing_leads
         ):
-            self._lead_queue[lead_id] = None
+            self._enqueue_lead(lead_id)
         kind = _field_kind(event.object_type)
         changed = False
         for state in (event.data, event.previous_data):
@@ -281,6 +292,23 @@ class Directory(NameDirectory):
                         self._field_refs.setdefault(field_id, kind)
             changed |= self._note_statuses(event.object_type, state)
         return changed
+
+    def _enqueue_lead(self, lead_id: str) -> None:
+        if lead_id in self._lead_queue:
+            return
+        now = self._monotonic()
+        if not self._lead_queue:
+            self._lead_first_at = now
+        self._lead_last_at = now
+        self._lead_queue[lead_id] = None
+
+    def _leads_ready_in(self) -> float:
+        """Seconds until the queued leads should go (``0.0``: now)."""
+        if self._lead_urgent or len(self._lead_queue) >= self.batch_size:
+            return 0.0
+        now = self._monotonic()
+        return max(0.0, min(self._lead_last_at + self.quiet, self._lead_first_at + self.max_wait)
+                   - now)
 
     def _note_statuses(self, object_type: str, state: dict[str, Any]) -> bool:
         """Labels from payloads (free); ids without a label queue a status list."""
@@ -365,9 +393,9 @@ class Directory(NameDirectory):
                 break
             try:
                 if job.key == ("leads",):
-                    linger_left = job.queued_at + self.linger - self._monotonic()
-                    if linger_left > 0 and len(self._lead_queue) < self.batch_size:
-                        await self._sleep(linger_left)
+                    ready_in = self._leads_ready_in()
+                    if ready_in > 0:
+                        await self._sleep(ready_in)
                         continue  # a more urgent job may have come meanwhile
                 group = SEARCH_GROUP if job.key == ("leads",) and self._searching_ids() else (
                     OTHER_GROUP)
@@ -421,8 +449,9 @@ class Directory(NameDirectory):
             await self._lookup_leads()
             if not self._lead_queue or ("search" in self.off and "lead" in self.off):
                 self._jobs.pop(key, None)
+                self._lead_urgent = False
             else:
-                job.queued_at = self._monotonic() - self.linger  # the rest: no new wait
+                self._lead_first_at = self._monotonic() - self.max_wait  # the rest: now
         self._derive_jobs()  # follow-ups (shared fields after lead fields); we are the pump
 
     # ------------------------------------------------------------------ requests
@@ -672,7 +701,8 @@ class Directory(NameDirectory):
                 and lead_id not in self._leads_asked
                 and lead_id not in self.missing_leads
             ):
-                self._lead_queue[lead_id] = None
+                self._enqueue_lead(lead_id)
+                self._lead_urgent = True  # a caller waits: no batching delay
         await self.settle()
         return {i: self._names[i] for i in wanted if i in self._names}
 
@@ -875,6 +905,7 @@ class Directory(NameDirectory):
         self._jobs.clear()
         self._done.clear()
         self._lead_queue.clear()
+        self._lead_urgent = False
         self._leads_asked.clear()
         self._members.clear()
         self._users_loaded = False

@@ -124,7 +124,7 @@ class NameFinder(Widget):
         value: str = "",
         placeholder: str = "",
         input_id: str | None = None,
-        debounce: float = 0.25,
+        debounce: float = 0.15,
         min_chars: int = 2,
         accepts: Callable[[str], bool] = looks_like_a_name,
         empty_text: str = "no matches",
