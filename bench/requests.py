@@ -3,8 +3,8 @@
 Run: ``/work/venv/bin/python bench/requests.py`` (about half a minute). Prints two
 tables; no pass/fail.
 
-Setup: ``close-tui demo-server --latency-ms 50 --rate 20`` in a subprocess (the default
-organization, seed 7, served over loopback HTTP with 50 ms latency per request and 20
+Setup: ``close-tui demo-server --latency-ms 50 --rate 20 --rate-groups`` in a subprocess
+(the default organization, seed 7, served over loopback HTTP with 50 ms latency per request and 20
 requests per 1-second window per key *and endpoint group*: the event log, searches, other
 GETs). Requests and their statuses are counted client-side by a wrapping transport.
 
@@ -97,7 +97,7 @@ class CountingTransport(httpx.AsyncHTTPTransport):
 def start_server() -> tuple[subprocess.Popen[str], str, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "close_tui", "demo-server", "--port", "0",
-         "--latency-ms", str(LATENCY_MS), "--rate", str(RATE)],
+         "--latency-ms", str(LATENCY_MS), "--rate", str(RATE), "--rate-groups"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     info: dict[str, str] = {}

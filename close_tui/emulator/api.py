@@ -69,8 +69,10 @@ class EmulatorConfig:
     #: Requests per window of one rate-limit group ("events", "search", "other"): a group
     #: not listed here allows ``rate_limit``.
     group_rate_limits: dict[str, int] = field(default_factory=dict)
-    #: One budget for all endpoints, as a server that does not group its limits.
-    shared_rate_bucket: bool = False
+    #: Limits per endpoint group, each answer's RateLimit describing its own group, as
+    #: Close documents (``lookups.rate_group``). Off: one budget per key for everything,
+    #: as before — the default until the snapshots that show the rate budget are redone.
+    rate_groups: bool = False
     #: Endpoints switched off for every key: name (``lookups.ENDPOINTS``) -> 403/404/405.
     endpoints_off: dict[str, int] = field(default_factory=dict)
     #: Whether ``GET /user/`` lists the deactivated user too (unknown for Close).
@@ -241,8 +243,8 @@ class Emulator:
         params = dict(request.url.params.multi_items())
         key_kind = self._authenticate(request)
         fault = self._pick_fault(method, path, params, key_kind)
-        # Limits apply per key and per endpoint group; the header describes that group.
-        bucket = (key_kind, "all" if self.config.shared_rate_bucket else rate_group(method, path))
+        # Limits per key (and per endpoint group with rate_groups); the header says which.
+        bucket = (key_kind, rate_group(method, path) if self.config.rate_groups else "all")
         if fault is not None:
             # A faulted request has no effect: it consumes no rate budget, issues nothing.
             ans = self._fault_answer(fault, method, path, params, key_kind, bucket)
@@ -316,7 +318,7 @@ class Emulator:
     ) -> tuple[bool, list[tuple[str, str]], float]:
         """Fixed windows aligned on multiples of ``rate_window`` of the injected clock."""
         cfg = self.config
-        configured = cfg.group_rate_limits.get(bucket[1], cfg.rate_limit)
+        configured = cfg.group_rate_limits.get(bucket[1], cfg.rate_limit)  # "all": rate_limit
         limit = configured if configured is not None else UNLIMITED_RATE
         t = self.clock().timestamp()
         window_index = math.floor(t / cfg.rate_window)

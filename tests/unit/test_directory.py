@@ -32,7 +32,8 @@ class World:
     """An emulator, a client and a directory on one fake clock."""
 
     def __init__(self, **config: Any) -> None:
-        settings: dict[str, Any] = {"n_leads": 30, "n_users": 6, "empty_page_rate": 0.0}
+        settings: dict[str, Any] = {"n_leads": 30, "n_users": 6, "empty_page_rate": 0.0,
+                                    "rate_groups": True}
         settings.update(config)
         self.clock = FakeClock(NOW)
         self.emulator = Emulator(EmulatorConfig(**settings), clock=self.clock)
@@ -228,7 +229,7 @@ async def test_lookups_in_a_shared_bucket_never_cause_a_429_on_event_queries() -
     """One budget for everything (a server that does not group its limits): event
     queries that keep within the limit minus the look-ups' share (18 of 20) never meet
     a 429, however busy the directory is."""
-    world = World(rate_limit=20, shared_rate_bucket=True, n_leads=60)
+    world = World(rate_limit=20, rate_groups=False, n_leads=60)
     pager = world.client.pager(EventFilter())
     page: list[Event] = []
     for _ in range(150):
@@ -247,7 +248,7 @@ async def test_lookups_in_a_shared_bucket_never_cause_a_429_on_event_queries() -
 
 
 async def test_lookups_wait_while_event_queries_are_near_their_limit() -> None:
-    world = World(rate_limit=20, shared_rate_bucket=True)
+    world = World(rate_limit=20, rate_groups=False)
     world.clock.set(datetime(2026, 11, 20, 12, 0, 0, 100000, tzinfo=UTC))
     waits: list[float] = []
     release = asyncio.Event()

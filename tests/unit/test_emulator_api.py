@@ -361,9 +361,7 @@ def test_fault_bodies(make_emulator: MakeEmulator, call: Any) -> None:
 
 def test_faults_have_no_effect(make_emulator: MakeEmulator, call: Any) -> None:
     """Retrying through faults pages to exactly the truth and uses no rate budget."""
-    # One budget for all endpoints, so /me/ below reads what /event/ used.
-    em, _ = make_emulator(fault_rate=0.3, rate_limit=1000, empty_page_rate=0.0,
-                          shared_rate_bucket=True)
+    em, _ = make_emulator(fault_rate=0.3, rate_limit=1000, empty_page_rate=0.0)
     lead = next(iter(em.leads))
     params = {"lead_id": lead, "_limit": "4"}
     got: list[str] = []

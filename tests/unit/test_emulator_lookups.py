@@ -172,7 +172,7 @@ def test_search_cursor_expires_after_30_seconds(make_emulator: MakeEmulator) -> 
 def test_rate_limits_are_per_group_and_the_header_describes_the_requests_group(
     make_emulator: MakeEmulator,
 ) -> None:
-    em, clock = make_emulator(rate_limit=20, group_rate_limits={"search": 2})
+    em, clock = make_emulator(rate_limit=20, group_rate_limits={"search": 2}, rate_groups=True)
     clock.set(datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC))
     events = [call_emulator(em, "/event/", {"_limit": "1"}) for _ in range(3)]
     assert events[-1].headers["ratelimit"] == "limit=20, remaining=17, reset=1"
@@ -190,7 +190,7 @@ def test_rate_limits_are_per_group_and_the_header_describes_the_requests_group(
 
 
 def test_a_shared_bucket_counts_everything_together(make_emulator: MakeEmulator) -> None:
-    em, _ = make_emulator(rate_limit=20, shared_rate_bucket=True)
+    em, _ = make_emulator(rate_limit=20)  # rate_groups off: one budget per key
     call_emulator(em, "/event/", {"_limit": "1"})
     post(em, name_query("a"))
     assert call_emulator(em, "/me/").headers["ratelimit"].startswith("limit=20, remaining=17,")
