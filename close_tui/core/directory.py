@@ -86,6 +86,8 @@ FINDER_CACHE: Final = 128
 TEXT_MODES: Final = ("beginning_of_words", "phrase", "full_words")
 #: Longest wait for budget the finder accepts before asking anyway.
 FINDER_MAX_WAIT: Final = 2.0
+#: A wait for budget at least this long shows "names limited" (shorter ones would flicker).
+LIMITED_WAIT: Final = 0.5
 #: Statuses that mean "this endpoint is not there for this key".
 #: 401 too: a revoked key fails every look-up; the app's own requests ask to log in.
 OFF_STATUSES: Final = frozenset({401, 403, 404, 405})
@@ -191,6 +193,7 @@ class Directory(NameDirectory):
         self.organization_id: str | None = None
         self._members: dict[str, UserMatch] = {}
         self._users_loaded = False
+        self._members_task: asyncio.Task[None] | None = None
         self._jobs: dict[tuple[str, ...], _Job] = {}
         self._pump: asyncio.Task[None] | None = None
         self._done: set[tuple[str, ...]] = set()
@@ -401,7 +404,7 @@ class Directory(NameDirectory):
                     OTHER_GROUP)
                 wait = self._budget_wait(group)
                 if wait > 0:
-                    self._waiting_for_budget = True
+                    self._waiting_for_budget = wait >= LIMITED_WAIT or self._waiting_for_budget
                     self._flag_changed()
                     await self._sleep(wait)
                     continue
@@ -434,9 +437,7 @@ class Directory(NameDirectory):
     async def _run(self, job: _Job) -> None:
         key = job.key
         if key == ("users",):
-            self._jobs.pop(key, None)
-            self._done.add(key)
-            await self._load_members()
+            await self._members_once()
         elif key[0] == "fields":
             self._jobs.pop(key, None)
             self._done.add(key)
@@ -485,11 +486,30 @@ class Directory(NameDirectory):
     # ------------------------------------------------------------------ users
 
     async def users(self) -> dict[str, str]:
-        """Every member, id -> name (deactivated ones too); loaded once. Never raises."""
-        if not self._users_loaded and ("users",) not in self._done:
-            self._queue(("users",), 0)
-            await self.settle()
+        """Every member, id -> name (deactivated ones too); loaded once (one load shared
+        by every caller and the background look-ups). Never raises."""
+        if not self._users_loaded:
+            await self._members_once()
         return {m.id: m.name for m in self._members.values()}
+
+    async def _members_once(self) -> None:
+        """Load the members unless that was tried already; callers share one load and
+        do not wait for the other look-ups (lead batches may be waiting to coalesce)."""
+        task = self._members_task
+        if task is None:
+            self._jobs.pop(("users",), None)
+            self._done.add(("users",))
+            task = self._members_task = asyncio.ensure_future(self._load_members_paced())
+        with contextlib.suppress(Exception):
+            await asyncio.shield(task)
+
+    async def _load_members_paced(self) -> None:
+        for _ in range(100):  # bounded: a few windows at most
+            wait = self._budget_wait(OTHER_GROUP)
+            if wait <= 0:
+                break
+            await self._sleep(wait)
+        await self._load_members()
 
     def members(self) -> list[UserMatch]:
         """The members known, active first, then by name."""
@@ -681,6 +701,7 @@ class Directory(NameDirectory):
         self._statuses_loaded.clear()
         self._done.discard(("users",))
         self._users_loaded = False
+        self._members_task = None
         self._queue(("users",), 0)
         self._finder_cache.clear()
         await self.settle()
@@ -908,6 +929,9 @@ class Directory(NameDirectory):
         self._lead_urgent = False
         self._leads_asked.clear()
         self._members.clear()
+        if self._members_task is not None:
+            self._members_task.cancel()
+        self._members_task = None
         self._users_loaded = False
         self._field_refs.clear()
         self._fields_loaded.clear()

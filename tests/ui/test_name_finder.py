@@ -88,6 +88,7 @@ async def test_type_part_of_a_name_choose_and_the_message_carries_the_id(
         assert ui_emulator.leads[chosen.id]["display_name"] == chosen.name
         assert finder.input.value == chosen.name and finder.chosen_id == chosen.id
         assert not finder.is_open and app.submitted == []  # enter chose, it did not submit
+        await app.workers.wait_for_complete()  # searches of earlier keystrokes included
         sent = len(ui_emulator.lookups.searches)
         assert sent > start
         await pilot.pause(0.2)

@@ -411,3 +411,25 @@ async def test_statuses_are_asked_only_for_ids_no_payload_labels() -> None:
     world.directory.see([bare])
     assert await world.directory.settle()
     assert world.lookups()["status"] == 1
+
+
+async def test_users_do_not_wait_for_lead_batches_that_are_still_coalescing() -> None:
+    world = World()
+    page = await world.pages(1)
+    assert await world.directory.settle()  # the world's own directory is done
+    start = len(world.emulator.lookups.searches)
+    held = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        await held.wait()  # the lead batch waits for more pages: until the test says
+        await world.sleep(seconds)
+
+    directory = Directory(world.client, monotonic=world.monotonic, sleep=held_sleep)
+    directory.see(page)
+    names = await asyncio.wait_for(directory.users(), timeout=10)
+    assert names[world.emulator.sim.admin_user] == world.emulator.sim.user_names[
+        world.emulator.sim.admin_user]
+    assert len(world.emulator.lookups.searches) == start  # the leads are still waiting
+    assert [m.id for m in await directory.search_users("")] == []
+    held.set()
+    assert await directory.settle()
