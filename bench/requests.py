@@ -185,8 +185,8 @@ async def finder_latency(base_url: str, key: str) -> tuple[list[float], float]:
     shown_at: list[float] = []
 
     class TimedFinder(NameFinder):
-        def _show(self, matches: list[Any]) -> None:
-            super()._show(matches)
+        def _show(self, matches: list[Any], text: str) -> None:
+            super()._show(matches, text)
             shown_at.append(time.perf_counter())
 
     tally = Tally()

@@ -77,7 +77,8 @@ async def test_type_part_of_a_name_choose_and_the_message_carries_the_id(
         start = len(ui_emulator.lookups.searches)
         await pilot.click("#lead-input")
         await pilot.press(*head[:4].lower())
-        await wait_for(pilot, lambda: finder.is_open and finder.matches, "the list opens")
+        await wait_for(pilot, lambda: finder.is_open and finder.shown_text == head[:4].lower(),
+                       "the list of the text typed")
         shown = finder.matches
         assert {m.id for m in shown} >= set(ids) and all(head[:4] in m.name for m in shown)
         assert app.query_one("#lead-input", Input).has_focus  # focus stays in the input
@@ -136,7 +137,8 @@ async def test_the_mouse_chooses_a_match(ui_emulator: Emulator, directory: Direc
         finder = app.query_one(NameFinder)
         await pilot.click("#lead-input")
         await pilot.press(*head)
-        await wait_for(pilot, lambda: finder.is_open and finder.matches, "the list opens")
+        await wait_for(pilot, lambda: finder.is_open and finder.shown_text == head,
+                       "the list of the text typed")
         third = finder.matches[2]
         # The list opens under the input, over what follows; row 0 is its border.
         await pilot.click(finder.suggestions, offset=(3, 3))
@@ -194,7 +196,8 @@ async def test_users_by_name_with_the_deactivated_one_marked(
         finder = app.query_one(NameFinder)
         await pilot.click("#lead-input")
         await pilot.press(*first[:4])
-        await wait_for(pilot, lambda: finder.is_open and finder.matches, "the list opens")
+        await wait_for(pilot, lambda: finder.is_open and finder.shown_text == first[:4],
+                       "the list of the text typed")
         index = next(i for i, m in enumerate(finder.matches) if m.id == left)
         prompt = finder.suggestions.get_option_at_index(index).prompt
         assert "(deactivated)" in str(prompt)

@@ -151,6 +151,9 @@ class NameFinder(Widget):
         self.chosen_id: str | None = None
         #: Searches sent by this widget (for tests and the benchmark).
         self.searches = 0
+        #: The text whose matches the list shows (while typing on, the list keeps the
+        #: last text's matches until the newer ones arrive).
+        self.shown_text = ""
 
     def compose(self) -> ComposeResult:
         yield Input(self._value, placeholder=self._placeholder, id=self._input_id)
@@ -219,12 +222,13 @@ class NameFinder(Widget):
             found = []
         if found is None or generation != self._generation or self.input.value != text:
             return  # superseded by newer typing
-        self._show(list(found))
+        self._show(list(found), text)
 
     # ------------------------------------------------------------------ the list
 
-    def _show(self, matches: list[Match]) -> None:
+    def _show(self, matches: list[Match], text: str) -> None:
         self._matches = matches
+        self.shown_text = text
         options = self.suggestions
         options.clear_options()
         if matches:
