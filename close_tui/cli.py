@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true",
         help="no progress bar on stderr (it is shown only on a terminal anyway)",
     )
+    from close_tui import name_cli
+
+    name_cli.add_options(events)  # --lead NAME, --user NAME
     _request_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
@@ -334,6 +337,13 @@ async def _run_headless(args: argparse.Namespace) -> int:
 
     try:
         if args.command == "events":
+            from close_tui import name_cli
+
+            if name_cli.wants_names(args):  # --lead/--user NAME: found by name first
+                async with make_client(args) as client:
+                    await _resolve_names(args, client)
+                    flt = filter_from_args(args, now=datetime.now(UTC))
+                    return await _events(args, client, flt)
             flt = filter_from_args(args, now=datetime.now(UTC))
             plan = _plan_export(args, flt)  # local files checked before any request
             async with make_client(args) as client:
@@ -360,6 +370,15 @@ async def _run_headless(args: argparse.Namespace) -> int:
     except _OutputFailed as exc:
         _say(f"close-tui: {exc}")
         return EXIT_ERROR
+
+
+async def _resolve_names(args: argparse.Namespace, client: CloseClient) -> None:
+    from close_tui import name_cli
+
+    try:
+        await name_cli.resolve_names(args, client)
+    except (name_cli.Ambiguous, ValueError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def make_client(args: argparse.Namespace) -> CloseClient:
@@ -460,6 +479,10 @@ async def _events(
     from close_tui.core.exporter import ExportBounds, Exporter, ExportOptions, save_state
     from close_tui.core.progress import ProgressLine
 
+    if plan.fmt == "table" and not plan.export_mode:  # for a person: lead and user names
+        from close_tui import name_cli
+
+        return await name_cli.table_events(args, client, flt)
     options = ExportOptions(
         parallel=args.parallel or 1, max_rate=args.max_rate, max_events=args.max
     )

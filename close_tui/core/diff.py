@@ -26,7 +26,7 @@ import difflib
 import enum
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -82,6 +82,10 @@ class _PathLabel:
     def label(self) -> str:
         return path_label(self.path)
 
+    def named_label(self, names: Mapping[str, str]) -> str:
+        """``label`` with a custom field's name (``names``: ``cf_…`` -> name)."""
+        return path_label(self.path, names)
+
     @property
     def is_custom(self) -> bool:
         return is_custom_field(self.path)
@@ -126,15 +130,18 @@ def is_custom_field(path: Path) -> bool:
     return bool(path) and isinstance(path[0], str) and path[0].startswith("custom.")
 
 
-def path_label(path: Path) -> str:
-    """A readable path: ``status_label``, ``addresses[0].city``, ``custom field cf_…``,
-    and ``["odd key"]`` for keys that are not identifiers."""
+def path_label(path: Path, names: Mapping[str, str] | None = None) -> str:
+    """A readable path: ``status_label``, ``addresses[0].city``, ``custom field cf_…``
+    (``custom field Region`` when ``names`` knows the id), and ``["odd key"]`` for keys
+    that are not identifiers."""
     out: list[str] = []
     for position, part in enumerate(path):
         if isinstance(part, int):
             out.append(f"[{part}]")
         elif position == 0 and part.startswith("custom.") and len(part) > len("custom."):
-            out.append("custom field " + part[len("custom.") :])
+            field_id = part[len("custom.") :]
+            name = names.get(field_id) if names else None
+            out.append("custom field " + (name if isinstance(name, str) and name else field_id))
         elif _IDENTIFIER.match(part):
             out.append(part if position == 0 else "." + part)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from close_tui.core import jsonnum
@@ -158,10 +159,14 @@ class CsvWriter:
 class TableWriter:
     """Aligned columns for a person at a terminal; API text made visible, never obeyed."""
 
-    def __init__(self, stream: TextSink, width: int | None = None) -> None:
+    def __init__(
+        self, stream: TextSink, width: int | None = None, names: Mapping[str, str] | None = None
+    ) -> None:
         self._stream = stream
         self._width = width or shutil.get_terminal_size((120, 24)).columns
         self._header_done = False
+        #: id -> name (a live mapping, e.g. ``Directory.names()``): leads, users, fields.
+        self._names: Mapping[str, str] = names if names is not None else {}
 
     def write(self, event: Event) -> None:
         from close_tui.core.summary import summarize
@@ -174,9 +179,9 @@ class TableWriter:
             event.action,
             event.object_type,
             event.object_id or "",
-            event.lead_id or "",
-            event.user_id or "system",
-            summarize(event),
+            self._names.get(event.lead_id or "", event.lead_id or ""),
+            self._names.get(event.user_id or "", event.user_id or "system"),
+            summarize(event, self._names),
         )
 
     def _header(self) -> None:

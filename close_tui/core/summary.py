@@ -568,12 +568,17 @@ class _Sentence:
     # ------------------------------------------------------------------ helpers
 
     def _status_pair(self) -> str:
-        """``Active → Won`` when an update changed the status label."""
-        old = _label(self.previous.get("status_label"))
-        new = _label(self.data.get("status_label"))
+        """``Active → Won`` when an update changed the status label (or only the
+        ``status_id``, labelled through ``names``: ``stat_…`` -> label)."""
+        old = _label(self.previous.get("status_label")) or self._status_name(self.previous)
+        new = _label(self.data.get("status_label")) or self._status_name(self.data)
         if old and new and old != new:
             return f"{old} → {new}"
         return ""
+
+    def _status_name(self, state: Mapping[str, Any]) -> str:
+        status_id = _text(state.get("status_id"))
+        return _label(self.names.get(status_id, "")) if status_id else ""
 
     def _state_text(self, key: str) -> str:
         state = self.previous if self.action == "deleted" else self.data

@@ -30,6 +30,7 @@ from close_tui.core import filters, jsonnum
 from close_tui.core.dates import format_http_date, parse_api_datetime
 from close_tui.emulator.clock import system_clock
 from close_tui.emulator.dataset import MS_HOUR, MS_MINUTE, Json, Obj, OrgSim, Rec, Req, to_ms
+from close_tui.emulator.lookups import Lookups, rate_group
 from close_tui.emulator.store import Boundary, EventStore, after, before
 
 API_PREFIX = "/api/v1/"
@@ -64,6 +65,18 @@ class EmulatorConfig:
     hostile: bool = False
     #: "lower" like Close on the wire; "canonical" (``RateLimit``, ``Retry-After``) for tests.
     header_case: Literal["lower", "canonical"] = "lower"
+    # --- lookups (``emulator/lookups.py``) ---
+    #: Requests per window of one rate-limit group ("events", "search", "other"): a group
+    #: not listed here allows ``rate_limit``.
+    group_rate_limits: dict[str, int] = field(default_factory=dict)
+    #: Limits per endpoint group, each answer's RateLimit describing its own group, as
+    #: Close documents (``lookups.rate_group``). Off: one budget per key for everything,
+    #: as before — the default until the snapshots that show the rate budget are redone.
+    rate_groups: bool = False
+    #: Endpoints switched off for every key: name (``lookups.ENDPOINTS``) -> 403/404/405.
+    endpoints_off: dict[str, int] = field(default_factory=dict)
+    #: Whether ``GET /user/`` lists the deactivated user too (unknown for Close).
+    user_list_includes_inactive: bool = True
 
 
 @dataclass
@@ -154,7 +167,8 @@ class Emulator:
         self._objects: dict[str, Obj] = {}
         self._lock = threading.RLock()
         self._secret = hashlib.sha256(f"cursor-secret:{cfg.seed}".encode()).digest()
-        self._rate: dict[str | None, tuple[int, int]] = {}
+        self._rate: dict[object, tuple[int, int]] = {}
+        self.lookups = Lookups(self._sim, cfg, lambda: to_ms(self.clock()))
         self._fault_seen: dict[tuple[object, ...], int] = {}
         self._pending: list[Rec] = []
         self._recent: list[Rec] = []
@@ -229,7 +243,8 @@ class Emulator:
         params = dict(request.url.params.multi_items())
         key_kind = self._authenticate(request)
         fault = self._pick_fault(method, path, params, key_kind)
-        bucket = key_kind
+        # Limits per key (and per endpoint group with rate_groups); the header says which.
+        bucket = (key_kind, rate_group(method, path) if self.config.rate_groups else "all")
         if fault is not None:
             # A faulted request has no effect: it consumes no rate budget, issues nothing.
             ans = self._fault_answer(fault, method, path, params, key_kind, bucket)
@@ -251,7 +266,7 @@ class Emulator:
             ans = Answer(429, headers + self._common_json(), _json({"error": "rate limited"}))
             self._log(method, path, params, key_kind, 429)
             return ans
-        ans = self._route(method, path, params, key_kind)
+        ans = self._route(method, path, params, key_kind, request.content)
         ans.headers = rate_headers + ans.headers
         self._log(method, path, params, key_kind, ans.status)
         return ans
@@ -299,11 +314,12 @@ class Emulator:
         ]
 
     def _rate_check(
-        self, bucket: str | None, *, count: bool
+        self, bucket: tuple[str | None, str], *, count: bool
     ) -> tuple[bool, list[tuple[str, str]], float]:
         """Fixed windows aligned on multiples of ``rate_window`` of the injected clock."""
         cfg = self.config
-        limit = cfg.rate_limit if cfg.rate_limit is not None else UNLIMITED_RATE
+        configured = cfg.group_rate_limits.get(bucket[1], cfg.rate_limit)  # "all": rate_limit
+        limit = configured if configured is not None else UNLIMITED_RATE
         t = self.clock().timestamp()
         window_index = math.floor(t / cfg.rate_window)
         reset = round((window_index + 1) * cfg.rate_window - t, 3)
@@ -314,7 +330,7 @@ class Emulator:
             used = 0
         allowed = True
         if count:
-            if cfg.rate_limit is not None and used >= limit:
+            if configured is not None and used >= limit:
                 allowed = False
             else:
                 used += 1
@@ -325,7 +341,9 @@ class Emulator:
         value = sep.join((f"limit={limit}", f"remaining={remaining}", f"reset={reset_text}"))
         return allowed, [(self._h("RateLimit"), value)], reset
 
-    def _error(self, status: int, message: str, bucket: str | None, count: bool) -> Answer:
+    def _error(
+        self, status: int, message: str, bucket: tuple[str | None, str], count: bool
+    ) -> Answer:
         _, rate_headers, _ = self._rate_check(bucket, count=count)
         return Answer(status, rate_headers + self._common_json(), _json({"error": message}))
 
@@ -355,7 +373,7 @@ class Emulator:
         path: str,
         params: dict[str, str],
         key_kind: str | None,
-        bucket: str | None,
+        bucket: tuple[str | None, str],
     ) -> Answer:
         _, rate_headers, _ = self._rate_check(bucket, count=False)
         date = (self._h("Date"), format_http_date(self.clock()))
@@ -392,10 +410,18 @@ class Emulator:
 
     # ------------------------------------------------------------------ routing
 
-    def _route(self, method: str, path: str, params: dict[str, str], key_kind: str) -> Answer:
+    def _route(
+        self, method: str, path: str, params: dict[str, str], key_kind: str, content: bytes = b""
+    ) -> Answer:
         try:
             if not path.startswith(API_PREFIX):
                 raise _ApiError(404, "not found")
+            # Lookups: organization, custom fields, statuses, POST /data/search/, and the
+            # endpoint switches (emulator/lookups.py).
+            looked_up = self.lookups.route(method, path[len(API_PREFIX) : -1].split("/"),
+                                           params, content) if path.endswith("/") else None
+            if looked_up is not None:
+                return Answer(looked_up[0], self._common_json(), _json(looked_up[1]))
             if method != "GET":
                 raise _ApiError(405, f"method {method} not allowed (this emulator is read-only)")
             parts = path[len(API_PREFIX) :].split("/")
@@ -431,8 +457,9 @@ class Emulator:
     def _user_list(self, params: Mapping[str, str]) -> Json:
         skip = _int_param(params, "_skip", 0, lo=0)
         limit = min(_int_param(params, "_limit", 100, lo=1), 100)
-        page = self.users[skip : skip + limit]
-        return {"data": page, "has_more": skip + limit < len(self.users)}
+        users = self.lookups.users_listed()
+        page = users[skip : skip + limit]
+        return {"data": page, "has_more": skip + limit < len(users)}
 
     def _one_user(self, user_id: str) -> Json:
         for user in self.users:

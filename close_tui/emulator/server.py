@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-window", type=float, default=1.0, help="rate-limit window in seconds (default: 1)"
     )
     parser.add_argument(
+        "--rate-groups", action="store_true",
+        help="limits per endpoint group (event log; POST /data/search/; other requests), "
+        "as Close documents; default: one budget per key",
+    )
+    parser.add_argument(
         "--fault-rate",
         type=float,
         default=0.0,
@@ -220,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         rate_limit=args.rate,
         rate_window=args.rate_window,
+        rate_groups=args.rate_groups,
         fault_rate=args.fault_rate,
         live=args.live,
         rate_header_style="semicolon" if args.semicolon_ratelimit else "comma",
