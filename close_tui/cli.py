@@ -45,7 +45,12 @@ DEFAULT_UNANNOUNCED_RATE = 10.0
 
 
 class UsageError(Exception):
-    """Bad arguments: one clear line, exit 2."""
+    """Bad arguments: one clear line, exit 2; ``details`` (already made visible) follow
+    it one a line, e.g. the leads a name matched."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.details = tuple(details)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -301,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run_headless(args))
     except UsageError as exc:
         _say(f"close-tui: error: {exc}")
+        for line in exc.details:
+            _say(line)
         return EXIT_USAGE
     except KeyboardInterrupt:
         # One line, once: _events may already have said what was kept.
@@ -340,10 +347,11 @@ async def _run_headless(args: argparse.Namespace) -> int:
             from close_tui import name_cli
 
             if name_cli.wants_names(args):  # --lead/--user NAME: found by name first
+                _check_local_files(args)  # before the look-ups' requests
                 async with make_client(args) as client:
                     await _resolve_names(args, client)
                     flt = filter_from_args(args, now=datetime.now(UTC))
-                    return await _events(args, client, flt)
+                    return await _events(args, client, flt, _plan_export(args, flt))
             flt = filter_from_args(args, now=datetime.now(UTC))
             plan = _plan_export(args, flt)  # local files checked before any request
             async with make_client(args) as client:
@@ -377,7 +385,12 @@ async def _resolve_names(args: argparse.Namespace, client: CloseClient) -> None:
 
     try:
         await name_cli.resolve_names(args, client)
-    except (name_cli.Ambiguous, ValueError) as exc:
+    except name_cli.Ambiguous as exc:
+        # The usual one-line usage error, then the candidates one a line (each made
+        # visible already): a list folded into one line with ␊ marks is unreadable.
+        headline, *candidates = str(exc).split("\n")
+        raise UsageError(headline, candidates) from None
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -453,6 +466,22 @@ def _plan_export(args: argparse.Namespace, flt: EventFilter) -> _ExportPlan:
         except LocalFileError as exc:
             raise UsageError(str(exc)) from None
     return plan
+
+
+def _check_local_files(args: argparse.Namespace) -> None:
+    """What :func:`_plan_export` checks of ``--state`` and ``-o``, for a run that must
+    send requests (name look-ups) before its filter, and so its plan, is known."""
+    from close_tui.core.errors import LocalFileError  # StateMismatch is one
+    from close_tui.core.export_state import check_state_writable
+    from close_tui.core.output import OutputFile
+
+    try:
+        if args.state:
+            check_state_writable(args.state)
+        if args.output:
+            OutputFile(args.output).discard()
+    except LocalFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _isatty(stream: Any) -> bool:

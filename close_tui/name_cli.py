@@ -133,6 +133,13 @@ async def table_events(args: argparse.Namespace, client: CloseClient, flt: Event
         from close_tui.cli import _quiet_broken_pipe
 
         _quiet_broken_pipe()
+    except OSError as exc:  # a full disk or a closed terminal: one line, never a traceback
+        from close_tui.cli import _quiet_broken_pipe, _say
+        from close_tui.core.output import describe_os_error
+
+        _quiet_broken_pipe()
+        _say(f"close-tui: cannot write standard output: {describe_os_error(exc)}")
+        return 1
     if directory.limited:
         print("close-tui: names limited: some ids are shown as they are", file=sys.stderr)
     return 0

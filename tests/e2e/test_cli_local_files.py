@@ -27,7 +27,9 @@ def run(args: list[str], home: Path, *, stdout: int | None = None,
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
-    "args", [["events", "--max", "5"], ["event", "FIRST"]], ids=["events", "event"]
+    "args",
+    [["events", "--max", "5"], ["events", "--max", "5", "--format", "table"], ["event", "FIRST"]],
+    ids=["events", "events table (with names)", "event"],
 )
 def test_stdout_on_a_full_disk_is_one_line(tmp_path: Path, args: list[str]) -> None:
     if args[-1] == "FIRST":

@@ -73,9 +73,14 @@ def test_part_of_a_name_with_several_matches_lists_the_candidates_and_exits_2(
     sharing = [lid for lid, lead in loopback_emulator.emulator.leads.items()
                if lead["display_name"].split()[0] == head]
     assert len(sharing) > 1
+    lines = out.stderr.splitlines()
+    assert lines[0].startswith("close-tui: error: --lead ")
+    assert "give a longer name or --lead-id" in lines[0]
+    assert "␊" not in out.stderr  # one candidate a line, not folded into one
     for lead_id in sharing[:10]:
-        assert lead_id in out.stderr
-    assert "give a longer name or --lead-id" in out.stderr
+        (line,) = [line for line in lines[1:] if line.endswith(lead_id)]
+        name = loopback_emulator.emulator.leads[lead_id]["display_name"]
+        assert line.startswith(f"  {name}")
 
 
 def test_no_match_exits_4_with_one_line(loopback_emulator: RunningServer, tmp_path: Path) -> None:
