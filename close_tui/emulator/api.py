@@ -62,6 +62,8 @@ class EmulatorConfig:
     live: bool = False
     #: Mix in records made to break terminals and parsers (``emulator/hostile.py``).
     hostile: bool = False
+    #: Add the deleted leads made for restore (``emulator/deletions.py``).
+    deletion_cases: bool = True
     #: "lower" like Close on the wire; "canonical" (``RateLimit``, ``Retry-After``) for tests.
     header_case: Literal["lower", "canonical"] = "lower"
 
@@ -138,6 +140,10 @@ class Emulator:
             from close_tui.emulator.hostile import add_hostile
 
             add_hostile(self._sim)
+        if cfg.deletion_cases:
+            from close_tui.emulator.deletions import add_deletion_cases
+
+            add_deletion_cases(self._sim)
         self.now = now
         self.admin_key = self._sim.admin_key
         self.member_key = self._sim.member_key
@@ -251,7 +257,10 @@ class Emulator:
             ans = Answer(429, headers + self._common_json(), _json({"error": "rate limited"}))
             self._log(method, path, params, key_kind, 429)
             return ans
-        ans = self._route(method, path, params, key_kind)
+        from close_tui.emulator import writes  # restore's POSTs and lookups (lazy: no cycle)
+
+        routed = writes.answer(self, method, path, params, request.content, key_kind)
+        ans = routed if routed is not None else self._route(method, path, params, key_kind)
         ans.headers = rate_headers + ans.headers
         self._log(method, path, params, key_kind, ans.status)
         return ans
