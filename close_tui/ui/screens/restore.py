@@ -14,6 +14,19 @@ Messages for the app (they bubble from the screen):
 * :class:`RestoreScreen.PivotToLead` — show this lead's events (the merge destination,
   or the lead just restored);
 * :class:`RestoreScreen.Finished` — an apply ended (completed, partly failed, stopped).
+
+Wiring it into the explorer (an action, a palette entry, a key)::
+
+    def action_restore(self) -> None:
+        event = ...  # the selected event; Restore is for action == "deleted"
+        self.push_screen(RestoreScreen(RestoreJob(self.client, event_id=event.id)))
+
+    def on_restore_screen_pivot_to_lead(self, message: RestoreScreen.PivotToLead) -> None:
+        ...  # apply EventFilter(lead_id=message.lead_id), as the L pivot does
+
+with ``SystemCommand("Restore…", …, self.action_restore)`` in the palette and
+``KeySpec("table.restore", "u", "app.restore", "Restore deleted…", "table", show=False,
+section="Investigate")`` (and ``detail.restore``) in ``ui/keys.py``.
 """
 
 from __future__ import annotations
