@@ -172,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     auth_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True))
 
+    from close_tui import restore_cli
+
+    restore_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True),
+                           request_options=_request_options)
+
     demo = sub.add_parser(
         "demo-server",
         help="serve the emulated Close API over loopback HTTP",
@@ -303,6 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from close_tui import auth_cli
 
             return auth_cli.run(args)
+        if args.command == "restore":
+            from close_tui import restore_cli
+
+            return restore_cli.run(args)
         return asyncio.run(_run_headless(args))
     except UsageError as exc:
         _say(f"close-tui: error: {exc}")

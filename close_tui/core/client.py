@@ -504,6 +504,9 @@ class CloseClient:
             except httpx.TooManyRedirects as exc:
                 raise ProtocolError(f"too many redirects on {what}") from exc
             except httpx.DecodingError as exc:
+                if not idempotent:  # the server answered 2xx: it acted; never resend
+                    raise WriteUncertain(f"undecodable answer to {what}: it may have been "
+                                         "applied") from exc
                 failure = ProtocolError(f"undecodable response body on {what}")
                 failure.__cause__ = exc
                 reason, detail = RetryReason.UNREADABLE, "undecodable response"
@@ -518,6 +521,12 @@ class CloseClient:
                         exc.message = f"{exc.message} ({what})"
                         raise
                     except _UnreadableBody as exc:
+                        if not idempotent:  # a 2xx: the write happened; never resend it
+                            raise WriteUncertain(
+                                f"unreadable answer {status} to {what}: it was applied, but "
+                                f"its result is unknown ({exc})",
+                                status=status,
+                            ) from exc
                         failure = ProtocolError(
                             f"unusable response {status} on {what} ({exc})", status=status
                         )

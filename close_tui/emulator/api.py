@@ -63,6 +63,8 @@ class EmulatorConfig:
     live: bool = False
     #: Mix in records made to break terminals and parsers (``emulator/hostile.py``).
     hostile: bool = False
+    #: Add the deleted leads made for restore (``emulator/deletions.py``).
+    deletion_cases: bool = True
     #: "lower" like Close on the wire; "canonical" (``RateLimit``, ``Retry-After``) for tests.
     header_case: Literal["lower", "canonical"] = "lower"
     # --- lookups (``emulator/lookups.py``) ---
@@ -151,6 +153,10 @@ class Emulator:
             from close_tui.emulator.hostile import add_hostile
 
             add_hostile(self._sim)
+        if cfg.deletion_cases:
+            from close_tui.emulator.deletions import add_deletion_cases
+
+            add_deletion_cases(self._sim)
         self.now = now
         self.admin_key = self._sim.admin_key
         self.member_key = self._sim.member_key
@@ -266,7 +272,12 @@ class Emulator:
             ans = Answer(429, headers + self._common_json(), _json({"error": "rate limited"}))
             self._log(method, path, params, key_kind, 429)
             return ans
-        ans = self._route(method, path, params, key_kind, request.content)
+        from close_tui.emulator import writes  # restore's POSTs (lazy: no import cycle)
+
+        routed = writes.answer(self, method, path, params, request.content, key_kind)
+        if routed is None:
+            routed = self._route(method, path, params, key_kind, request.content)
+        ans = routed
         ans.headers = rate_headers + ans.headers
         self._log(method, path, params, key_kind, ans.status)
         return ans
