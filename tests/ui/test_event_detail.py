@@ -226,7 +226,7 @@ class Pane(App[None]):
 
 def screen_text(widget: Widget) -> list[str]:
     """The lines ``widget`` shows, as a person reads them on screen."""
-    region = Region(0, 0, widget.size.width, widget.size.height)
+    region = Region(0, 0, widget.region.width, widget.region.height)
     return ["".join(seg.text for seg in strip).rstrip() for strip in widget.render_lines(region)]
 
 
