@@ -494,6 +494,39 @@ async def test_every_action_has_a_colour_of_its_kind() -> None:
         assert action_tone("exploded") == "other"
 
 
+@pytest.mark.parametrize("day", [1, 9, 10, 28])
+async def test_the_launch_benchmark_looks_for_the_time_the_table_shows(
+    day: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/launch.py waits for the newest event's time on screen; on days 1-9 it looked
+    for "Dec 01" while the table writes "Dec  1", and never found the first row."""
+    import importlib.util
+    import io
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "launch.py"
+    spec = importlib.util.spec_from_file_location("bench_launch", path)
+    assert spec is not None and spec.loader is not None
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    event = make_event(0, date_updated=f"2026-12-{day:02d}T09:05:07.000000")
+    body = json.dumps({"data": [event.to_api()]}).encode()
+    monkeypatch.setattr(launch.urllib.request, "urlopen", lambda *a, **k: io.BytesIO(body))
+    needle = launch.newest_time_text({"admin_key": "k", "base_url": "http://127.0.0.1:1"})
+
+    def squeeze(text: str) -> str:  # as a terminal stream may space it
+        return re.sub(r" +", " ", text)
+
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events([event])
+        await pilot.pause()
+        assert squeeze(needle) in squeeze(line(table, 1))
+
+
 async def test_clear_forgets_rows() -> None:
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
