@@ -191,6 +191,21 @@ async def test_loading_and_messages() -> None:
         assert detail.tabs.has_class("-hidden")
 
 
+async def test_clear_shows_no_event_only_a_message() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 40)) as pilot:
+        detail = app.detail
+        detail.show_event(event(UPDATE))
+        await pilot.pause()
+        detail.clear("no events match this filter")
+        await pilot.pause()
+        assert detail.event is None and detail.event_id is None
+        header = plain(detail.query_one("#detail-header", Static))
+        assert header.strip() == "no events match this filter"
+        assert detail.tabs.has_class("-hidden")
+        assert detail.query_one("#detail-notes").has_class("-empty")
+
+
 async def test_hostile_values_in_the_changes_tab_are_literal() -> None:
     hostile = {"name": "[bold red]Acme[/] \x1b]52;c;ZXZpbA==\x07"}
     app = Host()

@@ -65,6 +65,8 @@ SHORT_PAIR = 24
 LABEL_MAX = 24
 #: Values beside their labels need at least this many cells; else they go under them.
 VALUE_MIN = 16
+#: What the pane says while it shows no event.
+EMPTY_TEXT = "Highlight an event to see it here."
 #: Header labels ("request", "api key") are right-aligned in this many cells.
 HEADER_LABEL = 7
 
@@ -400,7 +402,7 @@ class EventDetail(Vertical):
         self.changes: EventChanges | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Highlight an event to see it here.", style="dim"), id="detail-header")
+        yield Static(Text(EMPTY_TEXT, style="dim"), id="detail-header")
         yield Static("", id="detail-notes", classes="-empty")
         with TabbedContent(id="detail-tabs", initial="tab-changes", classes="-hidden"):
             with TabPane("Changes", id="tab-changes"), VerticalScroll(id="changes-scroll"):
@@ -436,6 +438,15 @@ class EventDetail(Vertical):
         return "json" if self.tabs.active == "tab-json" else "changes"
 
     # ------------------------------------------------------------------ public API
+
+    def clear(self, message: str = EMPTY_TEXT) -> None:
+        """Show no event, only ``message`` (an empty result: "no events match this
+        filter"), so the pane never keeps an event the table no longer lists."""
+        self.event = None
+        self.event_id = None
+        self._header.update(Text(visible(message), style="dim"))
+        self._set_notes([])
+        self._clear_body()
 
     def show_loading(self, event_id: str) -> None:
         self.event_id = event_id
