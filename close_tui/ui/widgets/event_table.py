@@ -86,7 +86,8 @@ COLUMNS: dict[str, ColumnSpec] = {
 #: Always shown, whatever the width: when, and what kind of change. The summary (last)
 #: is never dropped either; it takes what is left and is cut with "…".
 _ALWAYS = ("time", "action")
-#: Shown at their minimum width while the summary keeps SUMMARY_MIN, most wanted first,
+#: Shown at their minimum width while the summary keeps SUMMARY_MIN (a sentence such as
+#: "Task completed: Check in after…" stays readable), most wanted first,
 #: so they drop from the end of this list as the table narrows:
 #: the API key only when asked for (``K``: it is the question being asked), then the
 #: lead (an unfiltered view must say whose event it is), then the user. The object's
@@ -96,7 +97,7 @@ _CORE = ("api_key", "lead", "user")
 _EXTRA = ("type", "object")
 #: Which columns get spare cells first (names are the most often cut).
 _GROW_ORDER = ("lead", "user", "type", "action", "api_key")
-SUMMARY_MIN = 22
+SUMMARY_MIN = 26
 SUMMARY_COMFORT = 40
 #: Cells between two columns.
 GAP = 1
@@ -110,7 +111,7 @@ def plan_columns(
     TIME and ACTION are always kept at their minimum (about 40 cells, the table beside
     the detail pane on an 80-column terminal, still shows them with a short summary).
     The core columns join at their minimum while the summary keeps ``SUMMARY_MIN``
-    cells — so a lead column appears from about 60 cells and the user from 70; the
+    cells — so a lead column appears from 63 cells and the user from 74; the
     others only at their ideal width while it keeps ``SUMMARY_COMFORT``; spare cells then
     widen the chosen columns up to their ideal (summary kept at its comfort width), and
     the rest goes to the summary. ``show_lead`` is off when the view is one lead's.
@@ -307,7 +308,7 @@ class EventTable(ScrollView, can_focus=True):
     show_lead_column: reactive[bool] = reactive(True)
     """Offer the LEAD column (lead name when known, else its short id). The screen turns
     it off while the view is filtered to one lead, where every row would say the same.
-    It shows when the table is wide enough (about 60 cells and up; see plan_columns)."""
+    It shows when the table is wide enough (63 cells and up; see plan_columns)."""
 
     empty_text: reactive[str] = reactive(NO_MATCH_TEXT)
     """What the last line says when the log has ended without a single row."""
