@@ -325,6 +325,9 @@ async def test_dates_in_the_changes_tab_never_break_mid_token(width: int) -> Non
         text = "\n".join(lines)
         for token in (f'"{OLD_WON}"', f'"{NEW_WON}"'):
             assert sum(token in line for line in lines) == 1, text
+        # The one line about date_updated keeps each time whole too.
+        for token in ("2019-01-15 12:48:23 UTC", "(was 12:47:39 UTC)"):
+            assert sum(token in line for line in lines) == 1, text
 
 
 async def test_date_updated_is_said_once_not_listed_as_a_changed_field() -> None:

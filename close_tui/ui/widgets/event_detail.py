@@ -150,7 +150,7 @@ def changes_renderable(
 
 def touched_text(
     event: Event, touched: FieldChange, format_time: Callable[[datetime], str] | None
-) -> Text:
+) -> Unbroken:
     """``updated 2026-11-20 12:03:04 UTC (was 11:58:10 UTC)``: the object's
     ``date_updated`` said once. Without it in ``data``, the event's own time is the
     moment of the update; values that are no date are shown as they are."""
@@ -162,7 +162,44 @@ def touched_text(
     new_parts, old_parts = new_text.split(" "), old_text.split(" ")
     if len(old_parts) > 1 and len(new_parts) > 1 and old_parts[0] == new_parts[0]:
         old_text = " ".join(old_parts[1:])  # same day: the time says enough
-    return Text.assemble(("updated ", "dim"), new_text, (f" (was {old_text})", "dim"))
+    return Unbroken(
+        [Text("updated", "dim"), Text(new_text), Text(f"(was {old_text})", "dim")]
+    )
+
+
+class Unbroken:
+    """Pieces of text laid out on lines, a space between two, and never broken inside
+    one (a time such as ``2026-12-01 18:55:39 UTC`` stays whole): a piece that does not
+    fit where the line is goes to the next line, and is cut with ``…`` only when it is
+    wider than the whole width."""
+
+    def __init__(self, pieces: Sequence[Text]) -> None:
+        self.pieces = list(pieces)
+
+    def lines(self, width: int) -> list[Text]:
+        width = max(1, width)
+        out: list[Text] = []
+        line = Text()
+        for piece in self.pieces:
+            piece = piece.copy()
+            if line.cell_len and line.cell_len + 1 + piece.cell_len > width:
+                out.append(line)
+                line = Text()
+            if line.cell_len:
+                line.append(" ")
+            if piece.cell_len > width:
+                piece.truncate(width, overflow="ellipsis")
+            line.append_text(piece)
+        out.append(line)
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            line.no_wrap = True
+            yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
 
 
 def _time_text(value: Any, format_time: Callable[[datetime], str] | None) -> str:
