@@ -792,6 +792,25 @@ async def test_a_collapsed_form_is_one_line_of_the_active_filter_and_opens_on_f(
         assert not form.folded and form.outer_size.height >= 4
 
 
+async def test_the_hidden_folded_line_never_takes_the_first_focus() -> None:
+    """Textual's auto focus takes the first focusable widget in the DOM, displayed or
+    not: the folded line (the form's first child) took it in a real terminal and opened
+    the form over the table's focus. It is focusable only while the form is folded."""
+    from close_tui.ui.widgets.filter_form import FoldedLine
+
+    app = ShortHost()
+    async with app.run_test(size=(60, 15)) as pilot:
+        form = app.form
+        line = form.query_one(FoldedLine)
+        await pilot.pause()
+        assert form.folded and line.focusable
+        form.collapsed = False
+        await pilot.pause()
+        assert not form.folded and not line.focusable
+        first = next(widget for widget in app.screen.query("*") if widget.focusable)
+        assert first is form.field_input("lead_id")  # what auto focus would pick
+
+
 async def test_tab_or_a_click_on_the_folded_line_opens_the_form() -> None:
     app = ShortHost()
     async with app.run_test(size=(60, 15)) as pilot:

@@ -8,7 +8,11 @@ sanitized strings (no markup is ever parsed), and keeps a small LRU of rendered 
 
 Layout of the virtual canvas: line 0 is the header (pinned: always drawn on screen line 0),
 lines ``1..n`` are rows ``0..n-1``, and an optional last line is the footer
-("Loading…", "— end of log —", an error). So row ``i`` lives on virtual line ``i + 1``.
+("Loading…", "— end of log —", "no events match this filter" when the log ended without a
+row, an error). So row ``i`` lives on virtual line ``i + 1``.
+
+Columns: TIME, ACTION and SUMMARY always show; LEAD, USER, TYPE, OBJECT (and API KEY when
+asked for) join as the width allows, in one priority order (:func:`plan_columns`).
 
 The widget never fetches. It tells the app when more rows are wanted (:class:`NearEnd`)
 and when the cursor moves or a row is chosen; the app owns the I/O and calls

@@ -374,6 +374,15 @@ class FoldedLine(Static, can_focus=True):
         super().__init__(id=id)
         self.words = ""
 
+    def allow_focus(self) -> bool:
+        # Only while it is the form: hidden, it must not take the app's first focus
+        # (auto focus picks the first focusable widget, displayed or not).
+        form = self._form()
+        return form is not None and form.folded
+
+    def _form(self) -> FilterForm | None:
+        return next((node for node in self.ancestors if isinstance(node, FilterForm)), None)
+
     def set_words(self, words: str) -> None:
         self.words = words
         self.refresh()
@@ -391,7 +400,7 @@ class FoldedLine(Static, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
-        form = next((node for node in self.ancestors if isinstance(node, FilterForm)), None)
+        form = self._form()
         if form is not None:
             form.focus_first()
 
@@ -728,15 +737,21 @@ class FilterForm(Widget):
         self._sync_fold()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        if event.widget is self.query_one(FoldedLine):
-            # Tab or a click reached the one-line form: open it on its first field.
-            self.call_after_refresh(self.focus_first)
+        line = self.query_one(FoldedLine)
+        if event.widget is line and self._folded:
+            # Tab or a click reached the one-line form: open it on its first field
+            # (unless focus has moved on meanwhile, e.g. the screen's own first focus).
+            self.call_after_refresh(self._open_from_line)
         self._sync_fold()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         self._sync_fold()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _open_from_line(self) -> None:
+        if self.query_one(FoldedLine).has_focus:
+            self.focus_first()
 
     def _sync_fold(self) -> None:
         """Folded exactly while collapsed with focus outside the form (or on its line)."""
