@@ -766,6 +766,9 @@ async def test_a_collapsed_form_is_one_line_of_the_active_filter_and_opens_on_f(
         (line,) = shown_lines(form.query_one("#folded-line"))
         assert line.startswith(" lead: Acme Inc · type: contact · action: del")
         assert line.endswith("… — f to edit")  # the words are cut, the key never
+        form.edit_hint = "ctrl+f to edit"  # a remapped key, as the screen names it
+        await pilot.pause()
+        assert shown_lines(form.query_one("#folded-line"))[0].endswith("… — ctrl+f to edit")
         assert form.filter_words == (
             "lead: Acme Inc · type: contact · action: deleted · since Nov 17 13:00"
         )  # local time (UTC+1), as the table writes times

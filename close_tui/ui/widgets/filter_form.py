@@ -365,10 +365,9 @@ class FieldInput(Input):
 class FoldedLine(Static, can_focus=True):
     """The collapsed form's one line; focusing or clicking it opens the form.
 
-    The filter's words are cut (with ``…``) before the key that opens the form is.
+    The filter's words are cut (with ``…``) before the key that opens the form is
+    (:attr:`FilterForm.edit_hint`).
     """
-
-    KEY_HINT: ClassVar[str] = " — f to edit"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -388,12 +387,12 @@ class FoldedLine(Static, can_focus=True):
         self.refresh()
 
     def render(self) -> Content:
-        room = self.content_region.width - len(self.KEY_HINT)
+        form = self._form()
+        hint = f" — {form.edit_hint}" if form is not None and form.edit_hint else ""
+        room = self.content_region.width - cell_len(hint)
         words = self.words
         if room < 8:  # too narrow for both: the words, cut
             room, hint = self.content_region.width, ""
-        else:
-            hint = self.KEY_HINT
         if cell_len(words) > room:
             words = set_cell_size(words, max(0, room - 1)) + "…"
         return Content.assemble(Content(words), Content.styled(hint, "dim"))
@@ -508,6 +507,9 @@ class FilterForm(Widget):
     collapsed: reactive[bool] = reactive(False)
     """One line (the active filter in words) while focus is outside the form; the whole
     form while focus is in it. The screen sets it on short terminals."""
+
+    edit_hint: reactive[str] = reactive("f to edit")
+    """What the folded line says opens the form (the screen may name a remapped key)."""
 
     class Notice(Message):
         """Something to tell the user about a paste. ``text`` is plain text with user
@@ -735,6 +737,10 @@ class FilterForm(Widget):
 
     def watch_collapsed(self, collapsed: bool) -> None:
         self._sync_fold()
+
+    def watch_edit_hint(self, hint: str) -> None:
+        if self.is_mounted and self.query(FoldedLine):
+            self.query_one(FoldedLine).refresh()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         line = self.query_one(FoldedLine)
