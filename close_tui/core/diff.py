@@ -43,6 +43,11 @@ BOOKKEEPING_FIELDS: Final = frozenset(
     {"date_updated", "updated_by", "updated_by_name", "date_modified"}
 )
 
+#: The object's own "last updated" stamp moves on every update: the Changes view says it
+#: once (:attr:`EventChanges.touched`, "updated 12:03:04 (was 11:58:10)") instead of
+#: listing it among the fields a person changed — unless it is the only field listed.
+TOUCH_FIELD: Final = "date_updated"
+
 PRIVACY_NOTE: Final = (
     "not included: this key can only read payloads of events younger than one hour"
 )
@@ -120,6 +125,11 @@ class EventChanges:
     changes: tuple[FieldChange, ...] = ()
     fields: tuple[FieldValue, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: The object's :data:`TOUCH_FIELD`, old and new, when the update changed other
+    #: fields too (it is then not in :attr:`changes`, nor counted in :attr:`summary`).
+    #: ``new`` is ``ABSENT`` when ``data`` does not carry it (the event's own
+    #: ``date_updated`` is the moment of the update).
+    touched: FieldChange | None = None
 
 
 # ---------------------------------------------------------------------------- labels
@@ -333,6 +343,13 @@ def _update(
     notes: list[str],
 ) -> EventChanges:
     names = _changed_names(event.changed_fields, previous)
+    touched: FieldChange | None = None
+    if TOUCH_FIELD in names and len(names) > 1:
+        names.remove(TOUCH_FIELD)
+        old = previous.get(TOUCH_FIELD, ABSENT) if previous is not None else ABSENT
+        new = data.get(TOUCH_FIELD, ABSENT) if data is not None else ABSENT
+        kind: ChangeKind = "unknown" if ABSENT in (old, new) else "changed"
+        touched = FieldChange((TOUCH_FIELD,), kind, old, new)
     changes: list[FieldChange] = []
     for name in names:
         old = previous.get(name, ABSENT) if previous is not None else ABSENT
@@ -352,7 +369,9 @@ def _update(
         notes.append("no field changes recorded in this event")
     count = len(names)
     summary = f"{count} field{'s' if count != 1 else ''} changed"
-    return EventChanges("update", summary, changes=tuple(changes), notes=tuple(notes))
+    return EventChanges(
+        "update", summary, changes=tuple(changes), notes=tuple(notes), touched=touched
+    )
 
 
 def _changed_names(changed_fields: Sequence[Any], previous: dict[str, Any] | None) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from close_tui.core.catalog import ALL_ACTIONS
 from close_tui.core.dates import format_duration
 from close_tui.core.jsonnum import is_number
 from close_tui.core.models import Event
@@ -159,16 +160,53 @@ def summarize(event: Event, names: Mapping[str, str] | None = None) -> str:
     return _one_line(text)
 
 
+#: How an unknown sub-type of a known family reads: ``activity.custom_thing`` is a
+#: "Custom thing", ``task.site_visit`` a "Site visit task".
+_FAMILY_NOUNS: Final[dict[str, str]] = {
+    "activity": "{}",
+    "task": "{} task",
+    "custom_fields": "{} custom field",
+    "status": "{} status",
+    "status_change": "{} status change",
+    "export": "{} export",
+    "bulk_action": "Bulk {}",
+}
+#: Words that are event verbs, never part of an object's noun: an unknown type named
+#: after its event (``activity.created``) must not read "Activity created created".
+_VERB_WORDS: Final = frozenset({*ALL_ACTIONS, "added", "edited", "removed"})
+
+
 def noun_for(object_type: str) -> str:
-    """The noun a sentence about ``object_type`` starts with ("Note", "Lead export")."""
+    """The noun a sentence about ``object_type`` starts with ("Note", "Lead export").
+
+    Unknown types are read from their words: a known family's sub-type by the family's
+    pattern (``activity.custom_thing`` → "Custom thing"), verbs dropped from the end
+    (``activity.created`` → "Activity"), so the sentence's own verb is never doubled.
+    """
     noun = _NOUNS.get(object_type)
     if noun is not None:
         return noun
-    words = object_type.replace(".", " ").replace("_", " ").split()
-    if not words:
+    family, dot, rest = object_type.partition(".")
+    family_words = _without_trailing_verbs(_words(family))
+    rest_words = _without_trailing_verbs(_words(rest)) if dot else []
+    pattern = _FAMILY_NOUNS.get(family.lower())
+    if pattern is not None and rest_words:
+        text = pattern.format(" ".join(rest_words))
+    else:
+        text = " ".join(family_words + rest_words)
+    if not text:
         return "Object"
-    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def _words(text: str) -> list[str]:
+    return text.replace(".", " ").replace("_", " ").replace("-", " ").split()
+
+
+def _without_trailing_verbs(words: list[str]) -> list[str]:
+    while words and words[-1].lower() in _VERB_WORDS:
+        words = words[:-1]
+    return words
 
 
 def _fallback(event: Event) -> str:
@@ -255,7 +293,10 @@ class _Sentence:
         return self._verb_sentence(self._object_name())
 
     def _verb_sentence(self, detail: str) -> str:
-        head = f"{self.noun} {self._verb()}".strip()
+        verb = self._verb()
+        if self.noun.lower().endswith(f" {verb.lower()}"):  # never "… deleted deleted"
+            verb = ""
+        head = f"{self.noun} {verb}".strip()
         return f"{head}: {detail}" if detail else head
 
     def _verb(self) -> str:

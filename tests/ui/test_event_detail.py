@@ -8,8 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
+from rich.style import Style
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
 
 from close_tui.core.diff import PRIVACY_NOTE
@@ -61,11 +65,13 @@ async def test_an_update_opens_on_its_changes() -> None:
         await pilot.pause()
         assert app.detail.active_tab == "changes"
         text = plain(app.detail.changes_view)
-        assert "5 fields changed" in text
+        assert "4 fields changed" in text  # and date_updated said once:
+        assert "updated 12:48:23 (was 12:47:39)" in text
         assert '"Active" → "Won"' in text and "70 → 100" in text
         assert "(not in data)" in text  # the abridged example lacks status_id in data
         header = plain(app.detail.query_one("#detail-header", Static))
-        assert "updated opportunity" in header and "oppo_7H4sjNso7FyBFaeR3RXi" in header
+        assert header.split()[:3] == ["updated", "opportunity", "12:48:23"]
+        assert "oppo_7H4sjNso7FyBFaeR3RXi" in header
 
 
 async def test_a_create_opens_on_its_json() -> None:
@@ -185,6 +191,21 @@ async def test_loading_and_messages() -> None:
         assert detail.tabs.has_class("-hidden")
 
 
+async def test_clear_shows_no_event_only_a_message() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 40)) as pilot:
+        detail = app.detail
+        detail.show_event(event(UPDATE))
+        await pilot.pause()
+        detail.clear("no events match this filter")
+        await pilot.pause()
+        assert detail.event is None and detail.event_id is None
+        header = plain(detail.query_one("#detail-header", Static))
+        assert header.strip() == "no events match this filter"
+        assert detail.tabs.has_class("-hidden")
+        assert detail.query_one("#detail-notes").has_class("-empty")
+
+
 async def test_hostile_values_in_the_changes_tab_are_literal() -> None:
     hostile = {"name": "[bold red]Acme[/] \x1b]52;c;ZXZpbA==\x07"}
     app = Host()
@@ -195,6 +216,130 @@ async def test_hostile_values_in_the_changes_tab_are_literal() -> None:
         text = plain(app.detail.changes_view)
         assert "[bold red]Acme[/]" in text and "␛]52;c;ZXZpbA==␇" in text
         assert "\x1b" not in text
+
+
+# ---------------------------------------------------------------------- layout at real widths
+
+UTC_TIME = "2019-01-15 12:48:23 UTC"
+#: A date-time as Close writes it inside data: 34 cells with its quotes, no space to wrap at.
+OLD_WON = "2019-01-14T09:15:42.123000+00:00"
+NEW_WON = "2019-01-15T12:48:23.395000+00:00"
+
+
+class Pane(App[None]):
+    """The detail pane alone, as wide as the terminal, times in UTC as the app writes them."""
+
+    def compose(self) -> ComposeResult:
+        yield EventDetail(
+            format_time=lambda when: when.strftime("%Y-%m-%d %H:%M:%S UTC"), id="detail"
+        )
+
+    @property
+    def detail(self) -> EventDetail:
+        return self.query_one(EventDetail)
+
+
+def screen_text(widget: Widget) -> list[str]:
+    """The lines ``widget`` shows, as a person reads them on screen."""
+    region = Region(0, 0, widget.region.width, widget.region.height)
+    return ["".join(seg.text for seg in strip).rstrip() for strip in widget.render_lines(region)]
+
+
+def close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    return all(abs(x - y) <= 24 for x, y in zip(a, b, strict=True))
+
+
+def dated_update() -> Event:
+    return event(
+        UPDATE,
+        changed_fields=["date_updated", "date_won", "status_label"],
+        previous_data={"date_updated": "2019-01-15T12:47:39.873000+00:00",
+                       "date_won": OLD_WON, "status_label": "Active"},
+        data={**UPDATE["data"], "date_updated": NEW_WON, "date_won": NEW_WON},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [32, 36, 40, 44, 48, 52, 56, 60, 72])
+async def test_the_header_time_is_never_split_and_cut_ids_say_so(width: int) -> None:
+    app = Pane()
+    async with app.run_test(size=(width, 30)) as pilot:
+        ev = event(UPDATE, api_key_id="api_5xZwcn3LwXuHsa9BNMRFsf")
+        app.detail.show_event(ev)
+        await pilot.pause()
+        lines = screen_text(app.detail.query_one("#detail-header", Static))
+        text = "\n".join(lines)
+        assert sum(UTC_TIME in line for line in lines) == 1, text  # whole, on one line
+        assert not any(line.strip() in ("UTC", "12:48:23 UTC") for line in lines), text
+        room = app.detail.query_one("#detail-header").size.width - 8  # "  object "
+        for label, value in (("event", ev.id), ("object", ev.object_id), ("lead", ev.lead_id),
+                             ("user", ev.user_id), ("request", ev.request_id)):  # fmt: skip
+            assert value is not None
+            (line,) = [line for line in lines if line.split()[:1] == [label]]
+            shown = line.split()[1]
+            if len(value) <= room:
+                assert shown == value, line  # room: the whole id
+            else:
+                head, _, tail = shown.partition("…")
+                assert tail, f"cut without an ellipsis: {line!r}"
+                assert value.startswith(head) and value.endswith(tail)
+
+
+async def test_the_action_badge_takes_the_tables_colour_for_every_action() -> None:
+    from close_tui.core.catalog import ALL_ACTIONS
+    from close_tui.ui.widgets.action_palette import action_tone, tone_class
+    from close_tui.ui.widgets.event_detail import DetailHeader
+    from close_tui.ui.widgets.event_table import EventTable
+
+    class Both(Pane):
+        def compose(self) -> ComposeResult:
+            yield EventTable()
+            yield from super().compose()
+
+    app = Both()
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = app.query_one(EventTable)
+        colours = set()
+        for action in [*ALL_ACTIONS, "exploded"]:
+            app.detail.show_event(event(UPDATE, action=action))
+            await pilot.pause()
+            header = app.detail.query_one("#detail-header", Static).content
+            assert isinstance(header, DetailHeader)
+            badge = Style.parse(str(header.action_style)) if isinstance(
+                header.action_style, str) else header.action_style
+            tone = action_tone(action)
+            row = table.get_component_rich_style(tone_class("event-table", tone))
+            assert badge.color is not None and row.color is not None and badge.reverse
+            # The same colour (muted text is blended with each widget's own background).
+            assert close(badge.color.get_truecolor(), row.color.get_truecolor()), action
+            colours.add(badge.color)
+        assert len(colours) == 6  # create, change, remove, finish, progress, other
+
+
+@pytest.mark.parametrize("width", [38, 40, 44, 48, 56, 64, 80, 100])
+async def test_dates_in_the_changes_tab_never_break_mid_token(width: int) -> None:
+    app = Pane()
+    async with app.run_test(size=(width, 40)) as pilot:
+        app.detail.show_event(dated_update())
+        await pilot.pause()
+        lines = screen_text(app.detail.changes_view)
+        text = "\n".join(lines)
+        for token in (f'"{OLD_WON}"', f'"{NEW_WON}"'):
+            assert sum(token in line for line in lines) == 1, text
+        # The one line about date_updated keeps each time whole too.
+        for token in ("2019-01-15 12:48:23 UTC", "(was 12:47:39 UTC)"):
+            assert sum(token in line for line in lines) == 1, text
+
+
+async def test_date_updated_is_said_once_not_listed_as_a_changed_field() -> None:
+    app = Pane()
+    async with app.run_test(size=(80, 40)) as pilot:
+        app.detail.show_event(dated_update())
+        await pilot.pause()
+        text = "\n".join(screen_text(app.detail.changes_view))
+        assert "date_updated" not in text
+        assert text.count("updated ") == 1
+        assert "updated 2019-01-15 12:48:23 UTC (was 12:47:39 UTC)" in text
+        assert text.startswith("2 fields changed")
 
 
 def test_default_tab_rule() -> None:

@@ -17,8 +17,10 @@ from close_tui.core.models import Event
 from close_tui.core.rows import RowStore, compact_type, format_age, format_time, short_id
 from close_tui.ui.widgets.event_table import (
     COLUMNS,
+    END_OF_LOG_TEXT,
     GAP,
     NEAR_END_ROWS,
+    NO_MATCH_TEXT,
     SUMMARY_MIN,
     EventTable,
     FooterState,
@@ -433,6 +435,98 @@ async def test_footer_states() -> None:
             assert line(table, 4).strip() == ""
 
 
+async def test_an_empty_result_says_no_events_match() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(EventTable)
+        table.set_footer("end")
+        await pilot.pause()
+        assert line(table, 1).strip() == NO_MATCH_TEXT == "no events match this filter"
+        assert table.is_empty_result and table.footer_text == NO_MATCH_TEXT
+        assert END_OF_LOG_TEXT not in line(table, 1)
+        # The screen may word it for its view (a local filter on top, say).
+        table.empty_text = "no events match this filter and /deleted"
+        await pilot.pause()
+        assert line(table, 1).strip() == "no events match this filter and /deleted"
+        # After rows, the end of the log is just that.
+        table.clear()
+        table.append_events(page(0, 3))
+        table.set_footer("end")
+        await pilot.pause()
+        assert line(table, 4).strip() == END_OF_LOG_TEXT
+        assert not table.is_empty_result and table.footer_text == END_OF_LOG_TEXT
+        table.set_footer("loading")
+        assert table.footer_text == "Loading…" and not table.is_empty_result
+
+
+#: One event per action of the catalogue, and one nobody knows.
+EVERY_ACTION = [
+    "created", "updated", "deleted", "merged", "completed", "sent", "answered", "scheduled",
+    "started", "canceled", "activated", "deactivated", "reverting", "reverted", "paused",
+    "exploded",
+]  # fmt: skip
+
+
+async def test_every_action_has_a_colour_of_its_kind() -> None:
+    from close_tui.core.catalog import ALL_ACTIONS
+    from close_tui.ui.widgets.action_palette import ACTION_TONES, action_tone
+
+    assert set(ALL_ACTIONS) <= set(ACTION_TONES)  # the palette knows the whole catalogue
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events([make_event(0)])  # the cursor row, drawn in the cursor style
+        table.append_events(
+            [make_event(i + 1, action=action) for i, action in enumerate(EVERY_ACTION)]
+        )
+        await pilot.pause()
+        base = table.rich_style
+        colours: dict[str, set[object]] = {}
+        for index, action in enumerate(EVERY_ACTION, start=1):
+            segment = next(
+                seg for seg in table.render_line(index + 1) if seg.text.startswith(action[:7])
+            )  # "deactivated" may be cut to the column: "deactiva…"
+            assert segment.style is not None and segment.style.color is not None
+            assert segment.style.color != base.color, action  # every action is coloured
+            colours.setdefault(action_tone(action), set()).add(segment.style.color)
+        assert all(len(found) == 1 for found in colours.values())  # one colour per kind
+        assert len({next(iter(found)) for found in colours.values()}) == len(colours)
+        assert action_tone("exploded") == "other"
+
+
+@pytest.mark.parametrize("day", [1, 9, 10, 28])
+async def test_the_launch_benchmark_looks_for_the_time_the_table_shows(
+    day: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/launch.py waits for the newest event's time on screen; on days 1-9 it looked
+    for "Dec 01" while the table writes "Dec  1", and never found the first row."""
+    import importlib.util
+    import io
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "launch.py"
+    spec = importlib.util.spec_from_file_location("bench_launch", path)
+    assert spec is not None and spec.loader is not None
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    event = make_event(0, date_updated=f"2026-12-{day:02d}T09:05:07.000000")
+    body = json.dumps({"data": [event.to_api()]}).encode()
+    monkeypatch.setattr(launch.urllib.request, "urlopen", lambda *a, **k: io.BytesIO(body))
+    needle = launch.newest_time_text({"admin_key": "k", "base_url": "http://127.0.0.1:1"})
+
+    def squeeze(text: str) -> str:  # as a terminal stream may space it
+        return re.sub(r" +", " ", text)
+
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events([event])
+        await pilot.pause()
+        assert squeeze(needle) in squeeze(line(table, 1))
+
+
 async def test_clear_forgets_rows() -> None:
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -614,27 +708,60 @@ def varied_events() -> list[Event]:
     ]
 
 
-@pytest.mark.parametrize("width", [40, 60, 72, 80, 100, 120, 160])
+@pytest.mark.parametrize("width", [27, 30, 40, 46, 60, 72, 80, 100, 120, 160])
 @pytest.mark.parametrize("api_key", [False, True])
-def test_column_plans_fill_the_width_exactly(width: int, api_key: bool) -> None:
-    plan = plan_columns(width, api_key)
+@pytest.mark.parametrize("lead", [False, True])
+def test_column_plans_fill_the_width_exactly(width: int, api_key: bool, lead: bool) -> None:
+    plan = plan_columns(width, api_key, lead)
     assert sum(w for _, w in plan) + GAP * (len(plan) - 1) == width
-    assert plan[-1][0] == "summary" and plan[-1][1] >= SUMMARY_MIN
     keys = [key for key, _ in plan]
-    assert keys[0] == "time"
+    assert keys[:2] == ["time", "action"] and keys[-1] == "summary"
+    if len(keys) > 3:  # an optional column never squeezes the sentence below its minimum
+        assert plan[-1][1] >= SUMMARY_MIN
     assert keys == sorted(keys, key=[*COLUMNS, "summary"].index)  # screen order kept
     for key, column_width in plan[:-1]:
         assert COLUMNS[key].min <= column_width <= COLUMNS[key].ideal
 
 
+def test_time_action_and_summary_are_never_dropped() -> None:
+    for width in range(10, 220):
+        for api_key in (False, True):
+            keys = [key for key, _ in plan_columns(width, api_key)]
+            assert keys[:2] == ["time", "action"] and keys[-1] == "summary", width
+
+
+@pytest.mark.parametrize("api_key", [False, True])
+def test_columns_drop_in_one_order_as_the_table_narrows(api_key: bool) -> None:
+    """Object first, then type, user, lead, and the API key (when asked for) last."""
+    appears: dict[str, int] = {}
+    shown_before: set[str] = set()
+    for width in range(27, 220):
+        shown = {key for key, _ in plan_columns(width, api_key)}
+        assert shown_before <= shown, width  # widening never hides a column
+        shown_before = shown
+        for key in shown:
+            appears.setdefault(key, width)
+    order = sorted(set(appears) - {"time", "action", "summary"}, key=appears.__getitem__)
+    expected = ["lead", "user", "type", "object"]
+    assert order == (["api_key", *expected] if api_key else expected)
+
+
 def test_column_plans_at_the_widths_people_use() -> None:
-    # 72: the table beside the detail pane. When, what, who, and a readable sentence.
-    assert [k for k, _ in plan_columns(71)] == ["time", "action", "user", "summary"]
+    # ~40: the table beside the detail pane at 80 columns. When and what, and a sentence.
+    assert [k for k, _ in plan_columns(39)] == ["time", "action", "summary"]
+    # 71: beside the pane at 120 columns. The lead of each event is said, and a sentence
+    # that can be read.
+    assert [k for k, _ in plan_columns(71)] == ["time", "action", "lead", "summary"]
     assert dict(plan_columns(71))["summary"] >= 30
-    # Asked for, the API key is shown there too (it outranks the user; here both fit).
-    assert [k for k, _ in plan_columns(71, True)] == [
-        "time", "action", "user", "api_key", "summary",
+    # Asked for, the API key is shown there too (it outranks the lead and the user).
+    assert [k for k, _ in plan_columns(71, True)] == ["time", "action", "api_key", "summary"]
+    # 83: beside the pane at 140 columns: who did it, too.
+    assert [k for k, _ in plan_columns(83)] == ["time", "action", "lead", "user", "summary"]
+    # A view of one lead: no lead column; the user takes its place.
+    assert [k for k, _ in plan_columns(71, show_lead=False)] == [
+        "time", "action", "user", "summary",
     ]  # fmt: skip
+    assert dict(plan_columns(71, show_lead=False))["summary"] >= 30
     # 120: the whole terminal. Types fit (long ones shortened), names have room.
     wide = dict(plan_columns(119))
     assert list(wide) == ["time", "action", "type", "lead", "user", "summary"]
@@ -642,6 +769,86 @@ def test_column_plans_at_the_widths_people_use() -> None:
     assert "api_key" in dict(plan_columns(119, True))
     # Wider still, the object id comes back.
     assert "object" in dict(plan_columns(139))
+
+
+class ExplorerLayoutApp(App[None]):
+    """The table beside a detail pane as wide as the explorer's (40%, at least 40 cells)."""
+
+    CSS = """
+    #main { height: 1fr; }
+    EventTable { width: 1fr; }
+    #pane { width: 40%; min-width: 40; }
+    """
+
+    def __init__(self, events: list[Event], names: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.events = events
+        self.names = names or {}
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+        from textual.widgets import Static
+
+        with Horizontal(id="main"):
+            yield EventTable(now=lambda: NOW)
+            yield Static("detail", id="pane")
+
+    def on_mount(self) -> None:
+        table = self.query_one(EventTable)
+        table.set_names(self.names)
+        table.append_events(self.events)
+        table.focus()
+
+
+def lead_events(count: int) -> list[Event]:
+    """Events of two leads, every kind of action."""
+    actions = ["created", "updated", "deleted", "completed", "sent", "scheduled"]
+    return [
+        make_event(i, action=actions[i % len(actions)], lead_id=(LEAD if i % 2 else LEAD2))
+        for i in range(count)
+    ]
+
+
+LEAD2 = "lead_Zq8wMRC8TcJ1T0jbQ1ZpdEu4Sb0OaVn8hUoqGdLzlkf"
+
+
+async def test_at_80_columns_beside_the_detail_pane_every_row_says_when_and_what() -> None:
+    app = ExplorerLayoutApp(lead_events(30))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.query_one(EventTable)
+        assert 38 <= table.scrollable_content_region.width <= 48
+        assert line(table, 0).split() == ["TIME", "ACTION", "SUMMARY"]
+        rows_on_screen = table.size.height - 1
+        assert rows_on_screen >= 10
+        for y in range(1, rows_on_screen + 1):
+            index = y - 1
+            text = line(table, y)
+            assert text.startswith(format_time(make_event(index).date_updated.timestamp(),
+                                               "local"))
+            assert text.split()[3] == lead_events(30)[index].action  # "Nov 20 12:59:00 created"
+            assert "Note" in text  # a few cells of the sentence are left
+
+
+@pytest.mark.parametrize(("size", "content_width"), [((140, 42), 83), ((120, 40), 71)])
+async def test_the_lead_column_stays_beside_the_detail_pane(
+    size: tuple[int, int], content_width: int
+) -> None:
+    app = ExplorerLayoutApp(lead_events(60), names={LEAD: "Bluth Company"})
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.query_one(EventTable)
+        assert table.scrollable_content_region.width == content_width
+        assert "LEAD" in line(table, 0).split()
+        x, width = next((start, w) for key, start, w in column_starts(table) if key == "lead")
+        cell = line(table, 2)[x : x + width].strip()
+        assert cell.startswith("Bluth Com") and cell.endswith("…")  # a name, cut visibly
+        assert line(table, 1)[x : x + width].strip() == short_id(LEAD2).partition("_")[2]
+        # A view of one lead: the column goes, the others take its room.
+        table.show_lead_column = False
+        await pilot.pause()
+        assert "LEAD" not in line(table, 0).split()
+        assert "Bluth" not in line(table, 2)
 
 
 @pytest.mark.parametrize("size", [(72, 20), (120, 20), (50, 20)])
@@ -659,15 +866,15 @@ async def test_columns_are_separated_by_a_gap_at_every_width(size: tuple[int, in
         assert len(line(table, 1)) == table.scrollable_content_region.width
 
 
-async def test_at_72_columns_the_sentence_and_the_user_are_shown() -> None:
+async def test_at_80_columns_the_sentence_the_lead_and_the_user_are_shown() -> None:
     app = WideTableApp()
-    async with app.run_test(size=(73, 20)) as pilot:  # 72 cells + the scrollbar
+    async with app.run_test(size=(81, 20)) as pilot:  # 80 cells + the scrollbar
         table = app.query_one(EventTable)
         table.append_events(varied_events())
         table.set_names({USER: "Gob Bluth"})
         await pilot.pause()
         header = line(table, 0)
-        assert header.split() == ["TIME", "ACTION", "USER", "SUMMARY"]
+        assert header.split() == ["TIME", "ACTION", "LEAD", "USER", "SUMMARY"]
         assert "Call completed (3m 12s)" in line(table, 2)
         assert "Gob Bluth" in line(table, 2)
         assert "Contact deleted: Jane Doe" in line(table, 5)
@@ -708,7 +915,7 @@ async def test_api_key_column_toggles_with_K() -> None:
 
 async def test_ids_fit_narrow_columns_and_names_replace_them() -> None:
     app = WideTableApp()
-    async with app.run_test(size=(73, 20)) as pilot:
+    async with app.run_test(size=(81, 20)) as pilot:
         table = app.query_one(EventTable)
         table.append_events([make_event(0)])
         await pilot.pause()

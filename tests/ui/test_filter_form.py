@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from textual import events
 from textual.app import App, ComposeResult
 from textual.content import Content
+from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from close_tui.core.catalog import OBJECT_TYPE_ACTIONS
@@ -262,7 +264,7 @@ async def test_fields_that_cannot_join_are_disabled_and_say_why() -> None:
                 continue
             field_input = form.field_input(name)
             assert field_input.disabled
-            assert reason(form, name) == "can't combine with request_id"
+            assert reason(form, name) == "not with request_id"
             assert isinstance(field_input.tooltip, Content)
             assert str(field_input.tooltip) == f"{name} cannot be combined with request_id"
         # Dates go with everything.
@@ -284,7 +286,7 @@ async def test_lead_and_object_id_exclude_each_other() -> None:
         form = app.form
         await type_into(pilot, form, "lead_id", "lead_L1")
         assert form.field_input("object_id").disabled
-        assert reason(form, "object_id") == "can't combine with lead_id"
+        assert reason(form, "object_id") == "not with lead_id"
         assert not form.field_input("object_type").disabled
 
 
@@ -690,6 +692,145 @@ async def test_the_form_is_compact() -> None:
 
 def form_width(field_input: FieldInput) -> int:
     return field_input.size.width
+
+
+def shown_lines(widget: Widget) -> list[str]:
+    """What ``widget`` shows on screen, line by line."""
+    region = Region(0, 0, widget.region.width, widget.region.height)
+    return ["".join(seg.text for seg in strip).rstrip() for strip in widget.render_lines(region)]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 30), (60, 30)])
+async def test_field_messages_sit_under_their_field_and_are_read_whole(
+    size: tuple[int, int],
+) -> None:
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        form = app.form
+        await type_into(pilot, form, "lead_id", "yesterday")
+        await type_into(pilot, form, "since", "last tuesday")
+        await pilot.pause()
+        for name in ("lead_id", "since", "object_id"):
+            message = form.query_one(f"#{name}-reason", Static)
+            field_input = form.field_input(name)
+            assert message.region.x == field_input.region.x  # aligned with the field
+            assert message.region.right <= field_input.region.right
+            full = reason(form, name)
+            assert full, name
+            shown = " ".join(" ".join(shown_lines(message)).split())
+            assert shown == " ".join(full.split()), (name, shown_lines(message))  # all of it
+        # The hint under the form is whole too, however long.
+        hint_line = form.query_one("#hint", Static)
+        assert " ".join(" ".join(shown_lines(hint_line)).split()) == " ".join(
+            hint(form).split()
+        )
+        assert "…" not in "".join(shown_lines(hint_line))
+
+
+async def test_on_a_narrow_terminal_the_fields_go_two_to_a_row() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        for name in FORM_FIELDS:
+            assert form_width(app.form.field_input(name)) >= 25
+
+
+class ShortHost(Host):
+    """The form above a stand-in for the table, on a terminal of 15 lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folds: list[bool] = []
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # not Host's: focus starts on the table, as in the app
+        self.form.collapsed = True
+        self.query_one("#table", Button).focus()
+
+    def on_filter_form_fold_changed(self, message: FilterForm.FoldChanged) -> None:
+        self.folds.append(message.folded)
+
+
+async def test_a_collapsed_form_is_one_line_of_the_active_filter_and_opens_on_f() -> None:
+    app = ShortHost()
+    async with app.run_test(size=(60, 15)) as pilot:
+        form = app.form
+        form.set_names({"lead_L1": "Acme Inc"})
+        form.set_filter(
+            EventFilter(lead_id="lead_L1", object_type="contact", action="deleted",
+                        date_updated__gte=NOW - timedelta(days=3))
+        )  # fmt: skip
+        await pilot.pause()
+        assert form.folded and app.folds == [True]
+        assert form.outer_size.height <= 2
+        (line,) = shown_lines(form.query_one("#folded-line"))
+        assert line.startswith(" lead: Acme Inc · type: contact · action: del")
+        assert line.endswith("… — f to edit")  # the words are cut, the key never
+        form.edit_hint = "ctrl+f to edit"  # a remapped key, as the screen names it
+        await pilot.pause()
+        assert shown_lines(form.query_one("#folded-line"))[0].endswith("… — ctrl+f to edit")
+        assert form.filter_words == (
+            "lead: Acme Inc · type: contact · action: deleted · since Nov 17 13:00"
+        )  # local time (UTC+1), as the table writes times
+        # f (the screen calls focus_first) opens the whole form on its first field.
+        form.focus_first()
+        await pilot.pause()
+        assert not form.folded and app.folds == [True, False]
+        assert app.focused is form.field_input("lead_id")
+        assert form.outer_size.height >= 4
+        # Applying from the form: the line says what was typed.
+        await press_until(pilot, "ctrl+x", lambda: not form.field_input("lead_id").value)
+        await type_text(pilot, "lead_L1")
+        await type_into(pilot, form, "since", "3d")
+        await press_until(pilot, "enter", lambda: bool(app.applied))
+        form.set_filter(app.applied[-1])  # the screen shows the applied filter
+        # Leaving the form folds it again.
+        app.query_one("#table", Button).focus()
+        await pilot.pause()
+        assert form.folded and app.folds == [True, False, True]
+        assert form.filter_words == "lead: Acme Inc · since 3d"
+        # Not collapsed: the whole form, focus or not.
+        form.collapsed = False
+        await pilot.pause()
+        assert not form.folded and form.outer_size.height >= 4
+
+
+async def test_the_hidden_folded_line_never_takes_the_first_focus() -> None:
+    """Textual's auto focus takes the first focusable widget in the DOM, displayed or
+    not: the folded line (the form's first child) took it in a real terminal and opened
+    the form over the table's focus. It is focusable only while the form is folded."""
+    from close_tui.ui.widgets.filter_form import FoldedLine
+
+    app = ShortHost()
+    async with app.run_test(size=(60, 15)) as pilot:
+        form = app.form
+        line = form.query_one(FoldedLine)
+        await pilot.pause()
+        assert form.folded and line.focusable
+        form.collapsed = False
+        await pilot.pause()
+        assert not form.folded and not line.focusable
+        first = next(widget for widget in app.screen.query("*") if widget.focusable)
+        assert first is form.field_input("lead_id")  # what auto focus would pick
+
+
+async def test_tab_or_a_click_on_the_folded_line_opens_the_form() -> None:
+    app = ShortHost()
+    async with app.run_test(size=(60, 15)) as pilot:
+        form = app.form
+        await pilot.pause()
+        assert form.folded
+        assert "all events" in shown_lines(form.query_one("#folded-line"))[0]
+        await tab(pilot)  # from the table stand-in, Tab reaches the one line of the form
+        await pilot.pause()
+        await pilot.pause()
+        assert not form.folded and app.focused is form.field_input("lead_id")
+        app.query_one("#table", Button).focus()
+        await pilot.pause()
+        assert form.folded
+        await pilot.click("#folded-line")
+        await pilot.pause()
+        assert not form.folded and app.focused is form.field_input("lead_id")
 
 
 # -- the rule, as properties ------------------------------------------------------------------

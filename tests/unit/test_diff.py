@@ -55,7 +55,8 @@ def test_webhook_example_is_an_opportunity_won() -> None:
     ev = Event.model_validate(FIXTURES["webhook_opportunity_updated_example"]["event"])
     result = event_changes(ev)
     assert result.kind == "update"
-    assert result.summary == "5 fields changed"
+    # date_updated moves on every update: said once (touched), not counted as a change.
+    assert result.summary == "4 fields changed"
     changes = by_label(result.changes)
     assert (changes["status_label"].kind, changes["status_label"].old,
             changes["status_label"].new) == ("changed", "Active", "Won")
@@ -64,9 +65,38 @@ def test_webhook_example_is_an_opportunity_won() -> None:
     # The example's data is abridged: status_id is not in it. Unknown, not "removed".
     assert changes["status_id"].kind == "unknown"
     assert changes["status_id"].old.startswith("stat_") and changes["status_id"].new is ABSENT
-    # Bookkeeping comes last, after what a person changed.
-    assert [c.label for c in result.changes][-1] == "date_updated"
+    assert "date_updated" not in changes
+    assert result.touched is not None and result.touched.new is ABSENT  # abridged data
+    assert result.touched.old == ev.previous_data["date_updated"]  # type: ignore[index]
     assert result.notes == ()
+
+
+def test_date_updated_is_said_once_not_listed_with_the_fields_a_person_changed() -> None:
+    ev = event(
+        changed_fields=["name", "date_updated", "updated_by"],
+        previous_data={"name": "Old", "date_updated": "2026-11-20T11:58:10.000000+00:00",
+                       "updated_by": "user_a"},
+        data={"name": "New", "date_updated": "2026-11-20T12:03:04.000000+00:00",
+              "updated_by": "user_b"},
+    )  # fmt: skip
+    result = event_changes(ev)
+    assert [c.label for c in result.changes] == ["name", "updated_by"]  # bookkeeping last
+    assert result.summary == "2 fields changed"
+    assert result.touched == FieldChange(
+        ("date_updated",), "changed",
+        "2026-11-20T11:58:10.000000+00:00", "2026-11-20T12:03:04.000000+00:00",
+    )  # fmt: skip
+
+
+def test_date_updated_alone_is_listed_as_the_change() -> None:
+    ev = event(
+        changed_fields=["date_updated"],
+        previous_data={"date_updated": "2026-11-20T11:58:10.000000+00:00"},
+        data={"date_updated": "2026-11-20T12:03:04.000000+00:00"},
+    )
+    result = event_changes(ev)
+    assert [c.label for c in result.changes] == ["date_updated"]
+    assert result.summary == "1 field changed" and result.touched is None
 
 
 def test_doc_example_create_lists_the_new_object() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -347,6 +349,66 @@ def test_every_catalog_pair_reads_as_a_sentence_about_its_object(
     bare = summarize(make_event(object_type=object_type, action=action))
     assert bare.startswith(noun_for(object_type).split()[0])
     assert "{" not in bare and "None" not in bare
+
+
+#: Payloads every catalogue pair is read with: none, a named object, a named last state,
+#: and an update of one field.
+_PAYLOADS: list[dict[str, Any]] = [
+    {},
+    {"data": {"name": "Site visit"}, "previous_data": {}},
+    {"data": None, "previous_data": {"name": "Site visit"}},
+    {"data": {"name": "New"}, "previous_data": {"name": "Old"}, "changed_fields": ["name"]},
+]
+_VERBS = {a for actions in OBJECT_TYPE_ACTIONS.values() for a in actions}
+
+
+def doubled_verbs(sentence: str) -> list[str]:
+    """Event verbs said twice, or words said twice in a row, before the sentence's detail
+    (what follows ``: `` is quoted user text, which may repeat words)."""
+    head = sentence.split(": ", 1)[0]
+    words = re.findall(r"[a-z]+", head.lower())
+    twice = [word for word in _VERBS if words.count(word) > 1]
+    twice += [a for a, b in itertools.pairwise(words) if a == b]
+    return twice
+
+
+@pytest.mark.parametrize(
+    ("object_type", "action"),
+    [(t, a) for t, actions in OBJECT_TYPE_ACTIONS.items() for a in actions],
+)
+def test_no_catalogue_pair_doubles_its_verb(object_type: str, action: str) -> None:
+    for payload in _PAYLOADS:
+        text = summarize(make_event(object_type=object_type, action=action, **payload))
+        assert not doubled_verbs(text), (text, payload)
+
+
+@pytest.mark.parametrize(
+    "object_type",
+    ["activity.created", "activity.custom_thing", "custom_thing.created", "created",
+     "widget.updated", "task.site_visit.completed", "lead_merged", "note.deleted"],
+)  # fmt: skip
+@pytest.mark.parametrize("action", sorted(_VERBS))
+def test_unknown_types_never_double_the_verb(object_type: str, action: str) -> None:
+    for payload in _PAYLOADS:
+        text = summarize(make_event(object_type=object_type, action=action, **payload))
+        assert not doubled_verbs(text), (text, payload)
+        assert text[:1].isupper(), text
+
+
+@pytest.mark.parametrize(
+    ("object_type", "action", "expected"),
+    [
+        ("activity.created", "created", "Activity created: Site visit"),
+        ("activity.custom_thing", "created", "Custom thing created: Site visit"),
+        ("custom_thing.created", "created", "Custom thing created: Site visit"),
+        ("task.site_visit", "completed", "Site visit task completed"),  # tasks quote "text"
+        ("bulk_action.merge", "paused", "Bulk merge paused"),
+        ("created", "created", "Object created: Site visit"),
+    ],
+)
+def test_unknown_types_read_naturally(object_type: str, action: str, expected: str) -> None:
+    event = make_event(object_type=object_type, action=action, data={"name": "Site visit"})
+    assert summarize(event) == expected
 
 
 def test_every_emulated_event_gets_a_sentence() -> None:

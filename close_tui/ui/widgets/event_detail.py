@@ -21,11 +21,15 @@ control characters made visible.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -35,6 +39,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from close_tui.core import jsonnum
+from close_tui.core.dates import parse_api_datetime
 from close_tui.core.diff import (
     ABSENT,
     EventChanges,
@@ -44,12 +49,26 @@ from close_tui.core.diff import (
 from close_tui.core.models import Event
 from close_tui.core.sanitize import visible
 from close_tui.ui.keys import bindings_for
+from close_tui.ui.widgets.action_palette import (
+    action_tone,
+    palette_css,
+    tone_class,
+    tone_classes,
+)
 from close_tui.ui.widgets.json_view import JsonView
 
 #: Values in the Changes tab are cut after this many characters (the JSON tab has them whole).
 MAX_VALUE_CHARS = 300
 #: Old and new values together up to this long share one line ("Active" → "Won").
 SHORT_PAIR = 24
+#: Field labels beside their values take at most this many cells (longer ones fold).
+LABEL_MAX = 24
+#: Values beside their labels need at least this many cells; else they go under them.
+VALUE_MIN = 16
+#: What the pane says while it shows no event.
+EMPTY_TEXT = "Highlight an event to see it here."
+#: Header labels ("request", "api key") are right-aligned in this many cells.
+HEADER_LABEL = 7
 
 _OLD = "#f7768e"
 _NEW = "#9ece6a"
@@ -106,22 +125,227 @@ def value_text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… (+{len(text) - limit:,} chars)"
 
 
-def changes_renderable(event: Event, changes: EventChanges) -> RenderableType:
-    """The Changes tab's content: a summary line and a grid of fields."""
+def changes_renderable(
+    event: Event,
+    changes: EventChanges,
+    format_time: Callable[[datetime], str] | None = None,
+) -> RenderableType:
+    """The Changes tab's content: a summary line, when the object was updated (once, see
+    :data:`close_tui.core.diff.TOUCH_FIELD`), and its fields with their values."""
     title = Text(changes.summary[:1].upper() + changes.summary[1:], style="bold")
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=False, overflow="fold", max_width=24)
-    grid.add_column(overflow="fold", ratio=1)
+    rows: list[tuple[Text, Text]] = []
     if changes.kind == "update":
         for change in changes.changes:
-            grid.add_row(_label(change.label, change.is_custom), _change_text(event, change))
+            rows.append((_label(change.label, change.is_custom), _change_text(event, change)))
     else:
         for item in changes.fields:
-            grid.add_row(_label(item.label, item.is_custom), Text(value_text(item.value)))
+            rows.append((_label(item.label, item.is_custom), Text(value_text(item.value))))
     parts: list[RenderableType] = [title]
-    if grid.row_count:
-        parts.append(grid)
+    if changes.touched is not None:
+        parts.append(touched_text(event, changes.touched, format_time))
+    if rows:
+        parts.append(ChangeRows(rows))
     return Group(*parts)
+
+
+def touched_text(
+    event: Event, touched: FieldChange, format_time: Callable[[datetime], str] | None
+) -> Unbroken:
+    """``updated 2026-11-20 12:03:04 UTC (was 11:58:10 UTC)``: the object's
+    ``date_updated`` said once. Without it in ``data``, the event's own time is the
+    moment of the update; values that are no date are shown as they are."""
+    new = touched.new if touched.new is not ABSENT else event.date_updated
+    new_text = _time_text(new, format_time)
+    old_text = (
+        _time_text(touched.old, format_time) if touched.old is not ABSENT else "not included"
+    )
+    new_parts, old_parts = new_text.split(" "), old_text.split(" ")
+    if len(old_parts) > 1 and len(new_parts) > 1 and old_parts[0] == new_parts[0]:
+        old_text = " ".join(old_parts[1:])  # same day: the time says enough
+    return Unbroken(
+        [Text("updated", "dim"), Text(new_text), Text(f"(was {old_text})", "dim")]
+    )
+
+
+class Unbroken:
+    """Pieces of text laid out on lines, a space between two, and never broken inside
+    one (a time such as ``2026-12-01 18:55:39 UTC`` stays whole): a piece that does not
+    fit where the line is goes to the next line, and is cut with ``…`` only when it is
+    wider than the whole width."""
+
+    def __init__(self, pieces: Sequence[Text]) -> None:
+        self.pieces = list(pieces)
+
+    def lines(self, width: int) -> list[Text]:
+        width = max(1, width)
+        out: list[Text] = []
+        line = Text()
+        for piece in self.pieces:
+            piece = piece.copy()
+            if line.cell_len and line.cell_len + 1 + piece.cell_len > width:
+                out.append(line)
+                line = Text()
+            if line.cell_len:
+                line.append(" ")
+            if piece.cell_len > width:
+                piece.truncate(width, overflow="ellipsis")
+            line.append_text(piece)
+        out.append(line)
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            line.no_wrap = True
+            yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
+
+
+def _time_text(value: Any, format_time: Callable[[datetime], str] | None) -> str:
+    if isinstance(value, datetime):
+        when: datetime | None = value
+    elif isinstance(value, str):
+        try:
+            when = parse_api_datetime(value)
+        except ValueError:
+            when = None
+    else:
+        when = None
+    if when is None:
+        return value_text(value)
+    if format_time is None:
+        return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return visible(format_time(when))
+
+
+def longest_token(text: Text) -> int:
+    """Cells of the longest run without a space or line break (what cannot wrap)."""
+    return max((cell_len(token) for token in text.plain.split()), default=0)
+
+
+class ChangeRows:
+    """Field labels and their values, laid out for the width they get.
+
+    A value sits beside its label (in a column of labels) while its longest token fits
+    the space left; otherwise it goes under its label, indented, so that a date-time
+    (``"2026-11-20T12:48:23.395000+00:00"``, 34 cells) or an id is never broken in the
+    middle. Only a token wider than the whole pane is folded.
+    """
+
+    def __init__(self, rows: Sequence[tuple[Text, Text]]) -> None:
+        self.rows = list(rows)
+        self._label_width = min(
+            LABEL_MAX, max((cell_len(label.plain) for label, _ in self.rows), default=0)
+        )
+
+    def beside(self, value: Text, width: int) -> bool:
+        """Whether ``value`` goes beside its label at this pane ``width``."""
+        value_width = width - self._label_width - 1
+        return value_width >= max(VALUE_MIN, longest_token(value))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        run: list[tuple[Text, Text]] = []  # consecutive rows side by side: one grid
+        for label, value in self.rows:
+            if self.beside(value, width):
+                run.append((label, value))
+                continue
+            if run:
+                yield self._grid(run)
+                run = []
+            yield _folding(label)
+            indent = 2 if width - 2 >= longest_token(value) else 0
+            yield Padding(_folding(value), (0, 0, 0, indent))
+        if run:
+            yield self._grid(run)
+
+    def _grid(self, rows: list[tuple[Text, Text]]) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=self._label_width, overflow="fold")
+        grid.add_column(overflow="fold", ratio=1)
+        for label, value in rows:
+            grid.add_row(label, value)
+        return grid
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
+
+
+def _folding(text: Text) -> Text:
+    folded = text.copy()
+    folded.overflow = "fold"
+    return folded
+
+
+def fit_id(value: str, width: int) -> str:
+    """``value`` whole when it fits ``width`` cells, else cut in the middle with ``…``
+    (``lead_sHR5sxie…TPt8x1NU0``): its start and end stay comparable, and a cut id
+    never looks whole. Text with spaces ("system (no user)") is cut at the end."""
+    if cell_len(value) <= width:
+        return value
+    if width <= 1:
+        return "…"[:width]
+    if " " in value or not value.isascii():
+        return set_cell_size(value, width - 1) + "…"
+    keep = width - 1
+    head = (keep + 1) // 2
+    return f"{value[:head]}…{value[len(value) - (keep - head):]}"
+
+
+class DetailHeader:
+    """The header: the action (as a coloured badge), the object type and the time, then
+    one line per id.
+
+    Laid out at render time for the pane's width: the time goes to its own line, whole,
+    when it does not fit after the type (never "UTC" alone on a line), and ids that do
+    not fit are cut in the middle with ``…`` (:func:`fit_id`): ``y`` copies the whole
+    event id, the JSON tab has every id whole.
+    """
+
+    def __init__(
+        self,
+        action: str,
+        action_style: Style | str,
+        object_type: str,
+        when: str,
+        ids: Sequence[tuple[str, str]],
+    ) -> None:
+        self.action = action
+        self.action_style = action_style
+        self.object_type = object_type
+        self.when = when
+        self.ids = list(ids)
+
+    def lines(self, width: int) -> list[Text]:
+        width = max(1, width)
+        title = Text.assemble(
+            (f" {self.action} ", self.action_style), " ", (self.object_type, "bold")
+        )
+        out: list[Text] = []
+        if cell_len(title.plain) + 2 + cell_len(self.when) <= width:
+            title.append("  ")
+            title.append(self.when, "dim")
+            out.append(title)
+        else:
+            title.truncate(width, overflow="ellipsis")
+            out.append(title)
+            out.append(Text(fit_id(self.when, width), "dim"))
+        room = width - HEADER_LABEL - 1
+        for label, value in self.ids:
+            line = Text.assemble((label.rjust(HEADER_LABEL), "dim"), " ")
+            line.append(fit_id(value, max(1, room)))
+            line.truncate(width, overflow="ellipsis")
+            out.append(line)
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            line.no_wrap = True
+            yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
 
 
 def _label(label: str, custom: bool) -> Text:
@@ -179,10 +403,16 @@ class EventDetail(Vertical):
     through this widget to the app.
     """
 
-    DEFAULT_CSS = """
+    COMPONENT_CLASSES: ClassVar[set[str]] = tone_classes("event-detail")
+
+    DEFAULT_CSS = (
+        """
     EventDetail {
         padding: 0 0 0 1;
         border-left: vkey $foreground 20%;
+    """
+        + palette_css("event-detail", extra="text-style: bold reverse;")
+        + """
     }
     EventDetail > #detail-header { height: auto; max-height: 8; }
     EventDetail > #detail-notes { color: $warning; height: auto; max-height: 6; }
@@ -192,6 +422,7 @@ class EventDetail(Vertical):
     EventDetail #changes-scroll { height: 1fr; padding-right: 1; }
     EventDetail TabPane { padding: 0; }
     """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [*bindings_for("detail")]
 
@@ -208,7 +439,7 @@ class EventDetail(Vertical):
         self.changes: EventChanges | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Highlight an event to see it here.", style="dim"), id="detail-header")
+        yield Static(Text(EMPTY_TEXT, style="dim"), id="detail-header")
         yield Static("", id="detail-notes", classes="-empty")
         with TabbedContent(id="detail-tabs", initial="tab-changes", classes="-hidden"):
             with TabPane("Changes", id="tab-changes"), VerticalScroll(id="changes-scroll"):
@@ -245,6 +476,15 @@ class EventDetail(Vertical):
 
     # ------------------------------------------------------------------ public API
 
+    def clear(self, message: str = EMPTY_TEXT) -> None:
+        """Show no event, only ``message`` (an empty result: "no events match this
+        filter"), so the pane never keeps an event the table no longer lists."""
+        self.event = None
+        self.event_id = None
+        self._header.update(Text(visible(message), style="dim"))
+        self._set_notes([])
+        self._clear_body()
+
     def show_loading(self, event_id: str) -> None:
         self.event_id = event_id
         if self.event is None or self.event.id != event_id:
@@ -280,7 +520,7 @@ class EventDetail(Vertical):
         changes = event_changes(event)
         self.changes = changes
         self._set_notes(list(changes.notes))
-        self.changes_view.update(changes_renderable(event, changes))
+        self.changes_view.update(changes_renderable(event, changes, self._format_time))
         object_types = {event.object_id: event.object_type} if event.object_id else {}
         self.json_view.load(event.to_api(), object_types=object_types)
         self.tabs.remove_class("-hidden")
@@ -363,25 +603,37 @@ class EventDetail(Vertical):
         self._notes.set_class(not notes, "-empty")
 
     def _header_text(self, event: Event) -> RenderableType:
-        title = Text.assemble(
-            (visible(event.action), "bold reverse"),
-            " ",
-            (visible(event.object_type), "bold"),
-            "  ",
-            (self._format_time(event.date_updated), "dim"),
+        tone = action_tone(event.action)
+        ids = [
+            (label, visible(value))
+            for label, value in (
+                ("event", event.id),
+                ("object", event.object_id),
+                ("lead", event.lead_id),
+                ("user", event.user_id or "system (no user)"),
+                ("request", event.request_id),
+                ("api key", event.api_key_id),
+            )
+            if isinstance(value, str) and value
+        ]
+        return DetailHeader(
+            visible(event.action),
+            self.get_component_rich_style(tone_class("event-detail", tone)),
+            visible(event.object_type),
+            visible(self._format_time(event.date_updated)),
+            ids,
         )
-        rows = Table.grid(padding=(0, 1))
-        rows.add_column(style="dim", justify="right", no_wrap=True, min_width=7)
-        # One line per id: the whole id is in the JSON tab (c copies it, Enter pivots).
-        rows.add_column(no_wrap=True, overflow="ellipsis")
-        for label, value in (
-            ("event", event.id),
-            ("object", event.object_id),
-            ("lead", event.lead_id),
-            ("user", event.user_id or "system (no user)"),
-            ("request", event.request_id),
-            ("api key", event.api_key_id),
-        ):
-            if value:
-                rows.add_row(label, Text(visible(value)))
-        return Group(title, rows)
+
+    def notify_style_update(self) -> None:
+        """Theme changed: the action badge takes the new palette (only then: this runs
+        on every focus change inside the pane too, and a header update costs a layout)."""
+        super().notify_style_update()
+        if self.event is None or not self.is_mounted:
+            return
+        header = self._header.content
+        if not isinstance(header, DetailHeader):
+            return
+        tone = action_tone(header.action)
+        style = self.get_component_rich_style(tone_class("event-detail", tone))
+        if style != header.action_style:
+            self._header.update(self._header_text(self.event))

@@ -8,7 +8,11 @@ sanitized strings (no markup is ever parsed), and keeps a small LRU of rendered 
 
 Layout of the virtual canvas: line 0 is the header (pinned: always drawn on screen line 0),
 lines ``1..n`` are rows ``0..n-1``, and an optional last line is the footer
-("Loading…", "— end of log —", an error). So row ``i`` lives on virtual line ``i + 1``.
+("Loading…", "— end of log —", "no events match this filter" when the log ended without a
+row, an error). So row ``i`` lives on virtual line ``i + 1``.
+
+Columns: TIME, ACTION and SUMMARY always show; LEAD, USER, TYPE, OBJECT (and API KEY when
+asked for) join as the width allows, in one priority order (:func:`plan_columns`).
 
 The widget never fetches. It tells the app when more rows are wanted (:class:`NearEnd`)
 and when the cursor moves or a row is chosen; the app owns the I/O and calls
@@ -49,6 +53,14 @@ from close_tui.core.rows import (
 )
 from close_tui.core.sanitize import visible
 from close_tui.core.summary import summarize
+from close_tui.ui.widgets.action_palette import (
+    TONES,
+    ActionTone,
+    action_tone,
+    palette_css,
+    tone_class,
+    tone_classes,
+)
 
 FooterState = Literal["idle", "loading", "more", "end", "error"]
 
@@ -75,44 +87,60 @@ COLUMNS: dict[str, ColumnSpec] = {
     "user": ColumnSpec("USER", 10, 14),
     "api_key": ColumnSpec("API KEY", 11, 11),
 }
-#: Shown whenever the summary keeps SUMMARY_MIN: when, what kind of change, and who.
-#: The summary sentence already names the object's kind ("Note added: …"), so on a
-#: narrow screen the type column is what goes first.
-_CORE = ("time", "action", "user")
-#: The API key column, once asked for, outranks the user: it is the question being asked.
-_CORE_WITH_API_KEY = ("time", "action", "api_key", "user")
-#: Shown at their ideal width only while the summary keeps SUMMARY_COMFORT, in this
-#: order: the customer (lead name) before the type the sentence already names.
-_EXTRA = ("lead", "type", "object")
+#: Always shown, whatever the width: when, and what kind of change. The summary (last)
+#: is never dropped either; it takes what is left and is cut with "…".
+_ALWAYS = ("time", "action")
+#: Shown at their minimum width while the summary keeps SUMMARY_MIN (a sentence such as
+#: "Task completed: Check in after…" stays readable), most wanted first,
+#: so they drop from the end of this list as the table narrows:
+#: the API key only when asked for (``K``: it is the question being asked), then the
+#: lead (an unfiltered view must say whose event it is), then the user. The object's
+#: kind goes before them: the summary sentence already names it ("Note added: …").
+_CORE = ("api_key", "lead", "user")
+#: Shown at their ideal width only while the summary keeps SUMMARY_COMFORT, in this order.
+_EXTRA = ("type", "object")
 #: Which columns get spare cells first (names are the most often cut).
-_GROW_ORDER = ("user", "lead", "type", "action", "api_key")
-SUMMARY_MIN = 22
+_GROW_ORDER = ("lead", "user", "type", "action", "api_key")
+SUMMARY_MIN = 26
 SUMMARY_COMFORT = 40
 #: Cells between two columns.
 GAP = 1
 
 
-def plan_columns(width: int, show_api_key: bool = False) -> tuple[tuple[str, int], ...]:
+def plan_columns(
+    width: int, show_api_key: bool = False, show_lead: bool = True
+) -> tuple[tuple[str, int], ...]:
     """Column widths for a table ``width`` cells wide, the summary last.
 
-    Core columns are kept at their minimum while the summary keeps ``SUMMARY_MIN``
-    cells; the others only at their ideal width while it keeps ``SUMMARY_COMFORT``;
-    spare cells then widen the chosen columns up to their ideal (summary kept at its
-    comfort width), and the rest goes to the summary. Every column is followed by a
-    ``GAP``; widths always add up to ``width`` (for ``width`` ≥ 1).
+    TIME and ACTION are always kept at their minimum (about 40 cells, the table beside
+    the detail pane on an 80-column terminal, still shows them with a short summary).
+    The core columns join at their minimum while the summary keeps ``SUMMARY_MIN``
+    cells — so a lead column appears from 63 cells and the user from 74; the
+    others only at their ideal width while it keeps ``SUMMARY_COMFORT``; spare cells then
+    widen the chosen columns up to their ideal (summary kept at its comfort width), and
+    the rest goes to the summary. ``show_lead`` is off when the view is one lead's.
+    Every column is followed by a ``GAP``; widths add up to ``width`` whenever ``width``
+    holds TIME, ACTION and one cell of summary (narrower tables are cut on screen).
     """
     chosen: dict[str, int] = {}
     used = 0
-    for key in _CORE_WITH_API_KEY if show_api_key else _CORE:
+    for key in _ALWAYS:
+        chosen[key] = COLUMNS[key].min
+        used += COLUMNS[key].min + GAP
+    for key in _CORE:
+        if (key == "api_key" and not show_api_key) or (key == "lead" and not show_lead):
+            continue
         need = COLUMNS[key].min + GAP
-        if used + need + SUMMARY_MIN <= width:
-            chosen[key] = COLUMNS[key].min
-            used += need
+        if used + need + SUMMARY_MIN > width:
+            break  # the rest rank lower: none of them may take this one's place
+        chosen[key] = COLUMNS[key].min
+        used += need
     for key in _EXTRA:
         need = COLUMNS[key].ideal + GAP
-        if used + need + SUMMARY_COMFORT <= width:
-            chosen[key] = COLUMNS[key].ideal
-            used += need
+        if used + need + SUMMARY_COMFORT > width:
+            break
+        chosen[key] = COLUMNS[key].ideal
+        used += need
     spare = width - used - SUMMARY_COMFORT
     for key in _GROW_ORDER:
         if spare <= 0:
@@ -128,13 +156,12 @@ def plan_columns(width: int, show_api_key: bool = False) -> tuple[tuple[str, int
 
 _TIME_TITLES: dict[TimeMode, str] = {"local": "TIME", "utc": "TIME (UTC)", "relative": "AGE"}
 
-_ACTION_CLASS: dict[str, str] = {
-    "created": "event-table--created",
-    "activated": "event-table--created",
-    "updated": "event-table--updated",
-    "merged": "event-table--updated",
-    "deleted": "event-table--deleted",
-    "deactivated": "event-table--deleted",
+#: What the last line says when the log has ended: after rows, and when there are none.
+END_OF_LOG_TEXT = "— end of log —"
+NO_MATCH_TEXT = "no events match this filter"
+
+_TONE_STYLE: dict[ActionTone, str] = {
+    tone: tone_class("event-table", tone) for tone in TONES
 }
 
 
@@ -201,15 +228,14 @@ class EventTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "event-table--header",
         "event-table--cursor",
-        "event-table--created",
-        "event-table--updated",
-        "event-table--deleted",
+        *tone_classes("event-table"),
         "event-table--muted",
         "event-table--footer",
         "event-table--error",
     }
 
-    DEFAULT_CSS = """
+    DEFAULT_CSS = (
+        """
     EventTable {
         background: $surface;
         color: $foreground;
@@ -231,14 +257,13 @@ class EventTable(ScrollView, can_focus=True):
             color: $block-cursor-blurred-foreground;
             text-style: $block-cursor-blurred-text-style;
         }
-        & > .event-table--created { color: $success; }
-        & > .event-table--updated { color: $warning 80%; }
-        & > .event-table--deleted { color: $error; }
         & > .event-table--muted { color: $text-muted; }
         & > .event-table--footer { color: $text-muted; text-style: italic; }
         & > .event-table--error { color: $error; text-style: bold; }
-    }
     """
+        + palette_css("event-table")
+        + "\n}\n"
+    )
 
     class _RowMessage(Message):
         """About the event on row ``index`` (never posted itself)."""
@@ -284,6 +309,14 @@ class EventTable(ScrollView, can_focus=True):
     show_api_key: reactive[bool] = reactive(False)
     """Show the API KEY column (which integration made a change), after USER."""
 
+    show_lead_column: reactive[bool] = reactive(True)
+    """Offer the LEAD column (lead name when known, else its short id). The screen turns
+    it off while the view is filtered to one lead, where every row would say the same.
+    It shows when the table is wide enough (63 cells and up; see plan_columns)."""
+
+    empty_text: reactive[str] = reactive(NO_MATCH_TEXT)
+    """What the last line says when the log has ended without a single row."""
+
     def __init__(
         self,
         *,
@@ -311,7 +344,7 @@ class EventTable(ScrollView, can_focus=True):
         self._footer_message = ""
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._rich_styles: dict[str, Style] = {}
-        self._column_layouts: dict[tuple[int, bool], tuple[tuple[str, int], ...]] = {}
+        self._column_layouts: dict[tuple[int, bool, bool], tuple[tuple[str, int], ...]] = {}
         self._type_labels: dict[tuple[str, int], str] = {}
         self._age_timer: Timer | None = None
 
@@ -338,6 +371,26 @@ class EventTable(ScrollView, can_focus=True):
     @property
     def footer_message(self) -> str:
         return self._footer_message
+
+    @property
+    def footer_text(self) -> str:
+        """What the footer line says now ("" while it is hidden): "Loading…", the error,
+        :data:`END_OF_LOG_TEXT` after rows, or :attr:`empty_text` when the log ended
+        without a row (an empty result)."""
+        state = self._footer_state
+        if state == "loading":
+            return "Loading…"
+        if state == "end":
+            return END_OF_LOG_TEXT if len(self._store) else self.empty_text
+        if state == "error":
+            message = self._footer_message or "could not load events"
+            return f"⚠ {message} — press r to retry"
+        return ""
+
+    @property
+    def is_empty_result(self) -> bool:
+        """The log has ended and no row matched (the footer says :attr:`empty_text`)."""
+        return self._footer_state == "end" and not len(self._store)
 
     def event_id_at(self, index: int) -> str:
         return self._store[index].event_id
@@ -513,6 +566,17 @@ class EventTable(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def watch_show_lead_column(self, show: bool) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def watch_empty_text(self, text: str) -> None:
+        if self.is_empty_result:
+            self.refresh()
+
+    def validate_empty_text(self, text: str) -> str:
+        return visible(text)
+
     def watch_time_mode(self, mode: TimeMode) -> None:
         self._strips.clear()
         self._tick_ages()
@@ -556,7 +620,8 @@ class EventTable(ScrollView, can_focus=True):
         mode = self.time_mode
         highlighted = index == self._cursor
         now_ts = self._now().timestamp() if mode == "relative" else 0.0
-        key = (index, width, mode, highlighted, int(now_ts), self.show_api_key)
+        key = (index, width, mode, highlighted, int(now_ts), self.show_api_key,
+               self.show_lead_column)  # fmt: skip
         strip = self._strips.get(key)
         if strip is not None:
             return strip
@@ -564,8 +629,8 @@ class EventTable(ScrollView, can_focus=True):
         base = self._part_style("cursor" if highlighted else "base")
         muted = base if highlighted else self._part_style("muted")
         action_style = base
-        if not highlighted and row.action in _ACTION_CLASS:
-            action_style = self._part_style(_ACTION_CLASS[row.action])
+        if not highlighted:
+            action_style = self._part_style(_TONE_STYLE[action_tone(row.action)])
         segments: list[Segment] = []
         space = Segment(" " * GAP, base)
         layout = self._columns_for(width)
@@ -600,7 +665,7 @@ class EventTable(ScrollView, can_focus=True):
         return strip
 
     def _header_strip(self, width: int) -> Strip:
-        key = ("header", width, self.time_mode, self.show_api_key)
+        key = ("header", width, self.time_mode, self.show_api_key, self.show_lead_column)
         strip = self._strips.get(key)
         if strip is None:
             style = self._part_style("event-table--header")
@@ -617,13 +682,11 @@ class EventTable(ScrollView, can_focus=True):
 
     def _footer_strip(self, width: int) -> Strip:
         state = self._footer_state
-        if state == "loading":
-            text, style = "Loading…", self._part_style("event-table--footer")
-        elif state == "end":
-            text, style = "— end of log —", self._part_style("event-table--footer")
+        text = self.footer_text
+        if state == "error":
+            style = self._part_style("event-table--error")
         else:
-            message = self._footer_message or "could not load events"
-            text, style = f"⚠ {message} — press r to retry", self._part_style("event-table--error")
+            style = self._part_style("event-table--footer")
         padding = max(0, (width - cell_len(text)) // 2) if state != "error" else 1
         return Strip([Segment(fit(" " * padding + text, width), style)], width)
 
@@ -644,10 +707,10 @@ class EventTable(ScrollView, can_focus=True):
 
     def _columns_for(self, width: int) -> tuple[tuple[str, int], ...]:
         """Column widths for ``width`` cells (see :func:`plan_columns`), cached."""
-        key = (width, self.show_api_key)
+        key = (width, self.show_api_key, self.show_lead_column)
         layout = self._column_layouts.get(key)
         if layout is None:
-            layout = self._column_layouts[key] = plan_columns(width, self.show_api_key)
+            layout = self._column_layouts[key] = plan_columns(*key)
         return layout
 
     def _type_label(self, object_type: str, width: int) -> str:
@@ -667,7 +730,7 @@ class EventTable(ScrollView, can_focus=True):
         if style is None:
             if name == "base":
                 style = self.rich_style
-            elif name in ("muted", *set(_ACTION_CLASS.values())):
+            elif name in ("muted", *_TONE_STYLE.values()):
                 part = name if name.startswith("event-table--") else f"event-table--{name}"
                 style = self.rich_style + self.get_component_rich_style(part, partial=True)
             else:

@@ -11,6 +11,14 @@ wherever the cursor was.
 
 Everything quoted from the user's text is made visible (``core.sanitize``) and shown as
 ``Content``, never parsed as markup: pasted ``[@click=app.quit]`` is just text.
+
+Each field's message sits under the field itself (aligned with it, not with its label)
+and wraps, so it is read whole; the hint line under the form wraps too.
+
+On a short terminal the screen sets :attr:`FilterForm.collapsed`: the form is then one
+line, the active filter in words ("lead: Acme Inc · action: deleted · since 3d — f to
+edit"), until focus comes into it (``f``, Tab, a click on that line); it folds again
+when focus leaves. :class:`FilterForm.FoldChanged` says when it folds or unfolds.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import ClassVar, Final, Literal
 
+from rich.cells import cell_len, set_cell_size
 from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
@@ -27,6 +36,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import reactive
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
@@ -53,6 +63,7 @@ from close_tui.core.idroute import (
     show,
     types_for_object_id,
 )
+from close_tui.core.rows import short_id
 from close_tui.core.sanitize import has_controls, visible
 
 Severity = Literal["information", "warning", "error"]
@@ -130,9 +141,44 @@ class FormState:
 
 
 def short_reason(field_name: str, why: str) -> str:
-    """``lead_id cannot be combined with request_id`` -> ``can't combine with request_id``."""
+    """``lead_id cannot be combined with request_id`` -> ``not with request_id`` (the
+    whole sentence is the field's tooltip)."""
     prefix = f"{field_name} cannot be combined with "
-    return "can't combine with " + why[len(prefix) :] if why.startswith(prefix) else why
+    return "not with " + why[len(prefix) :] if why.startswith(prefix) else why
+
+
+#: How the one-line (collapsed) form names each field of the active filter.
+_IN_WORDS: Final[dict[str, str]] = {
+    "lead_id": "lead: ",
+    "user_id": "user: ",
+    "request_id": "request: ",
+    "object_type": "type: ",
+    "object_id": "object: ",
+    "action": "action: ",
+    "since": "since ",
+    "until": "until ",
+}
+
+
+def filter_in_words(texts: Mapping[str, str], names: Mapping[str, str] | None = None) -> str:
+    """The filter of these field texts as one line a person reads: ``lead: Acme Inc ·
+    action: deleted · since 3d``; ids by their name when ``names`` knows them, else
+    shortened; ``all events`` when nothing is filled."""
+    names = names or {}
+    parts = []
+    for name in _IN_WORDS:  # what and who first, the dates last
+        text = texts.get(name, "").strip()
+        if not text:
+            continue
+        if name in ("lead_id", "user_id", "object_id"):
+            known = names.get(text)
+            text = visible(known) if known else short_id(text)
+        elif name in DATE_FIELDS:
+            text = visible(text).replace("T", " ")
+        else:
+            text = visible(text)
+        parts.append(_IN_WORDS[name] + text)
+    return " · ".join(parts) if parts else "all events"
 
 
 def format_local(when: datetime, tz: tzinfo) -> str:
@@ -143,6 +189,14 @@ def format_local(when: datetime, tz: tzinfo) -> str:
     if local.microsecond == 0:
         return local.isoformat(timespec="seconds")
     return local.isoformat(timespec="microseconds")
+
+
+def short_local(when: datetime, tz: tzinfo) -> str:
+    """``Nov 17 13:00`` (seconds only when there are some): a date in a line of words,
+    written as the event table writes times."""
+    local = when.astimezone(tz)
+    clock = f"{local:%H:%M}" if local.second == 0 else f"{local:%H:%M:%S}"
+    return f"{local:%b} {local.day} {clock}"
 
 
 def _read_date(
@@ -308,6 +362,48 @@ class FieldInput(Input):
             form.paste_text(self.app.clipboard, target=self.field_name)
 
 
+class FoldedLine(Static, can_focus=True):
+    """The collapsed form's one line; focusing or clicking it opens the form.
+
+    The filter's words are cut (with ``…``) before the key that opens the form is
+    (:attr:`FilterForm.edit_hint`).
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.words = ""
+
+    def allow_focus(self) -> bool:
+        # Only while it is the form: hidden, it must not take the app's first focus
+        # (auto focus picks the first focusable widget, displayed or not).
+        form = self._form()
+        return form is not None and form.folded
+
+    def _form(self) -> FilterForm | None:
+        return next((node for node in self.ancestors if isinstance(node, FilterForm)), None)
+
+    def set_words(self, words: str) -> None:
+        self.words = words
+        self.refresh()
+
+    def render(self) -> Content:
+        form = self._form()
+        hint = f" — {form.edit_hint}" if form is not None and form.edit_hint else ""
+        room = self.content_region.width - cell_len(hint)
+        words = self.words
+        if room < 8:  # too narrow for both: the words, cut
+            room, hint = self.content_region.width, ""
+        if cell_len(words) > room:
+            words = set_cell_size(words, max(0, room - 1)) + "…"
+        return Content.assemble(Content(words), Content.styled(hint, "dim"))
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        form = self._form()
+        if form is not None:
+            form.focus_first()
+
+
 class FilterForm(Widget):
     """Build an :class:`EventFilter` from the keyboard; posts :class:`Applied`."""
 
@@ -320,31 +416,31 @@ class FilterForm(Widget):
         #fields {
             grid-size: 4;
             grid-columns: 1fr;
-            grid-rows: 2;
+            grid-rows: auto;
             grid-gutter: 0 1;
             height: auto;
         }
-        .cell { height: 2; }
+        &.-narrow #fields { grid-size: 2; }
+        .cell { height: auto; }
         .cell-row { height: 1; }
         .field-label { width: 9; padding: 0 1; color: $text-muted; }
         .cell:focus-within .field-label { color: $accent; text-style: bold; }
         FieldInput { width: 1fr; }
         FieldInput:disabled { background: $surface; }
-        /* Under label and input both: "can't combine with request_id" fits in 29 cells. */
+        /* Under its field (past the label), wrapped: read whole, never cut. */
         .reason {
-            height: 1;
+            height: auto;
+            min-height: 1;
+            margin-left: 9;
             color: $text-muted;
-            text-wrap: nowrap;
-            text-overflow: ellipsis;
             &.-disabled { text-style: dim italic; }
             &.-warning { color: $text-warning; }
             &.-error { color: $text-error; }
         }
-        #status-row { height: 1; }
+        #status-row { height: auto; }
         #hint {
             width: 1fr;
-            text-wrap: nowrap;
-            text-overflow: ellipsis;
+            height: auto;
             color: $text-muted;
             &.-ok { color: $text-success; }
             &.-warning { color: $text-warning; }
@@ -352,8 +448,26 @@ class FilterForm(Widget):
         }
         #hint { padding-left: 1; }
         Button { margin-left: 1; min-width: 9; }
+        #folded-line { display: none; }
+        &.-folded {
+            border-bottom: none;
+            #fields, #status-row { display: none; }
+            #folded-line {
+                display: block;
+                height: 1;
+                padding: 0 1;
+                background: $panel;
+                color: $text-muted;
+                text-wrap: nowrap;
+                text-overflow: ellipsis;
+                &:focus { color: $foreground; }
+            }
+        }
     }
     """
+
+    #: Narrower than this, the fields go two to a row (four leave inputs of ~10 cells).
+    NARROW_WIDTH: ClassVar[int] = 100
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: Input binds ctrl+x to "cut", and focus is usually in an Input.
@@ -377,6 +491,25 @@ class FilterForm(Widget):
 
     class Leave(Message):
         """Escape: the app should move focus from the form to the event table."""
+
+    class FoldChanged(Message):
+        """The form became one line (``folded``) or the whole form again."""
+
+        def __init__(self, form: FilterForm, folded: bool) -> None:
+            super().__init__()
+            self.form = form
+            self.folded = folded
+
+        @property
+        def control(self) -> FilterForm:
+            return self.form
+
+    collapsed: reactive[bool] = reactive(False)
+    """One line (the active filter in words) while focus is outside the form; the whole
+    form while focus is in it. The screen sets it on short terminals."""
+
+    edit_hint: reactive[str] = reactive("f to edit")
+    """What the folded line says opens the form (the screen may name a remapped key)."""
 
     class Notice(Message):
         """Something to tell the user about a paste. ``text`` is plain text with user
@@ -404,8 +537,14 @@ class FilterForm(Widget):
         self._state: FormState | None = None
         self._shown: dict[str, tuple[str, Level]] = {}
         self._pending_filter: EventFilter | None = None
+        #: Field texts of the active filter (last set or applied), for the folded line.
+        self._active_texts: dict[str, str] = {}
+        self._last_applied: tuple[EventFilter, dict[str, str]] | None = None
+        self._names: dict[str, str] = {}
+        self._folded = False
 
     def compose(self) -> ComposeResult:
+        yield FoldedLine(id="folded-line")
         with Grid(id="fields"):
             for name in FORM_FIELDS:
                 with Vertical(classes="cell", id=f"{name}-cell"):
@@ -422,6 +561,10 @@ class FilterForm(Widget):
         if self._pending_filter is not None:
             self.set_filter(self._pending_filter)
         self._refresh_state()
+        self._sync_fold()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW_WIDTH, "-narrow")
 
     # -- public API -----------------------------------------------------------------
 
@@ -435,8 +578,24 @@ class FilterForm(Widget):
         """The last computed state (what the widgets show)."""
         return self._state if self._state is not None else self._evaluate()
 
+    @property
+    def folded(self) -> bool:
+        """Whether the form shows as one line now (collapsed, and focus is elsewhere)."""
+        return self._folded
+
+    @property
+    def filter_words(self) -> str:
+        """The active filter in words, as the folded line says it."""
+        return filter_in_words(self._active_texts, self._names)
+
+    def set_names(self, names: Mapping[str, str]) -> None:
+        """Names of lead and user ids, for the folded line ("lead: Acme Inc")."""
+        self._names = dict(names)
+        self._draw_folded_line()
+
     def set_filter(self, flt: EventFilter) -> None:
-        """Fill the fields from ``flt``; its dates are shown in local time and kept exact."""
+        """Fill the fields from ``flt``; its dates are shown in local time and kept exact.
+        ``flt`` becomes the active filter the folded line describes."""
         if not self.query(FieldInput):  # called before compose: fill the fields on mount
             self._pending_filter = flt
             return
@@ -455,6 +614,17 @@ class FilterForm(Widget):
         for name in FORM_FIELDS:
             self._set_value(name, values[name])
         self._refresh_state()
+        applied = self._last_applied
+        # The filter this form just applied comes back from the app with absolute dates:
+        # the folded line keeps saying what was typed ("since 3d").
+        if applied and applied[0] == flt:
+            self._active_texts = dict(applied[1])
+        else:
+            self._active_texts = {**values, **{
+                name: short_local(given.when, self._local_tz)
+                for name, given in self._given_dates.items()
+            }}  # fmt: skip
+        self._draw_folded_line()
 
     def clear(self) -> None:
         self._given_dates = {}
@@ -463,7 +633,9 @@ class FilterForm(Widget):
         self._refresh_state()
 
     def focus_first(self) -> None:
-        """Focus the first enabled field (lead id unless a request id rules it out)."""
+        """Focus the first enabled field (lead id unless a request id rules it out);
+        a collapsed form unfolds for it."""
+        self._set_folded(False)
         for name in FORM_FIELDS:
             field_input = self.field_input(name)
             if not field_input.disabled:
@@ -516,6 +688,10 @@ class FilterForm(Widget):
     def action_apply(self) -> None:
         flt = self.current_filter
         if flt is not None:
+            texts = {name: text.strip() for name, text in self.values().items()}
+            self._last_applied = (flt, texts)
+            self._active_texts = texts
+            self._draw_folded_line()
             self.post_message(self.Applied(self, flt))
 
     def action_clear(self) -> None:
@@ -559,7 +735,50 @@ class FilterForm(Widget):
         event.stop()
         self.paste_text(event.text, target=None)
 
+    def watch_collapsed(self, collapsed: bool) -> None:
+        self._sync_fold()
+
+    def watch_edit_hint(self, hint: str) -> None:
+        if self.is_mounted and self.query(FoldedLine):
+            self.query_one(FoldedLine).refresh()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        line = self.query_one(FoldedLine)
+        if event.widget is line and self._folded:
+            # Tab or a click reached the one-line form: open it on its first field
+            # (unless focus has moved on meanwhile, e.g. the screen's own first focus).
+            self.call_after_refresh(self._open_from_line)
+        self._sync_fold()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._sync_fold()
+
     # -- internals ---------------------------------------------------------------------------
+
+    def _open_from_line(self) -> None:
+        if self.query_one(FoldedLine).has_focus:
+            self.focus_first()
+
+    def _sync_fold(self) -> None:
+        """Folded exactly while collapsed with focus outside the form (or on its line)."""
+        focused = self.screen.focused if self.is_mounted else None
+        inside = self.has_focus_within and not isinstance(focused, FoldedLine)
+        self._set_folded(self.collapsed and not inside)
+
+    def _set_folded(self, folded: bool) -> None:
+        if not self.is_mounted:
+            return
+        if folded == self._folded:
+            return
+        self._folded = folded
+        self.set_class(folded, "-folded")
+        self._draw_folded_line()
+        self.post_message(self.FoldChanged(self, folded))
+
+    def _draw_folded_line(self) -> None:
+        if not self.is_mounted or not self.query(FoldedLine):
+            return
+        self.query_one(FoldedLine).set_words(self.filter_words)
 
     def _evaluate(self) -> FormState:
         return evaluate(
@@ -603,11 +822,12 @@ class FilterForm(Widget):
         self, field_input: FieldInput | None, selector: str, text: str, level: Level, tip: str
     ) -> None:
         """Update a message line (and its field's tooltip) only when it changed: this
-        runs on every keystroke, and each update costs a relayout."""
+        runs on every keystroke, and each update costs a relayout (the line wraps, so
+        its height may change)."""
         line = self.query_one(selector, Static)
         if self._shown.get(selector) != (text, level):
             self._shown[selector] = (text, level)
-            line.update(Content(text), layout=False)  # fixed one-line size: no relayout
+            line.update(Content(text))
             for each in ("muted", "ok", "warning", "error", "disabled"):
                 line.set_class(level == each, f"-{each}")
         if field_input is not None:
