@@ -23,6 +23,7 @@ import json
 import math
 import re
 import secrets
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,9 @@ def _parse_float(literal: str) -> float | Decimal:
         return Decimal(literal)
     if value == 0.0 and _NONZERO_DIGIT.search(literal.partition("e")[0].partition("E")[0]):
         return Decimal(literal)  # underflow: 1e-400 is not zero
+    if value != 0.0 and abs(value) < sys.float_info.min:
+        # A subnormal keeps only a few bits: 3e-324 reads as 5e-324, another number.
+        return Decimal(literal)
     return value
 
 

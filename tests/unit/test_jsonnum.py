@@ -36,6 +36,8 @@ def strict_loads(text: str | bytes) -> Any:
         ("1e400", Decimal("1e400")),
         ("-1.5E+400", Decimal("-1.5e400")),
         ("1e-400", Decimal("1e-400")),
+        ("3e-324", Decimal("3e-324")),  # float reads 5e-324: a subnormal is another number
+        ("-2.5e-310", Decimal("-2.5e-310")),
         ("-2.50e-999", Decimal("-2.50e-999")),
         ("9" * 5000, Decimal("9" * 5000)),
         ("-" + "1" * 4301, Decimal("-" + "1" * 4301)),
