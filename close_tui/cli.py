@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress bar on stderr (it is shown only on a terminal anyway)",
     )
     _request_options(events)
+    from close_tui import archive_cli
+
+    archive_cli.add_events_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
     _global_options(one, suppress=True)
@@ -151,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     from close_tui import auth_cli
 
     auth_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True))
+    archive_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True))
 
     demo = sub.add_parser(
         "demo-server",
@@ -250,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from close_tui import auth_cli
 
             return auth_cli.run(args)
+        from close_tui import archive_cli
+
+        if archive_cli.wants_archive(args):
+            return archive_cli.run(args)
         return asyncio.run(_run_headless(args))
     except UsageError as exc:
         print(f"close-tui: error: {exc}", file=sys.stderr)
