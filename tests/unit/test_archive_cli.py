@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -192,8 +193,11 @@ def test_parquet_export_reads_back_equal(
     out_dir = tmp_path / "parquet"
     code, _, err = run(capsys, "archive", "export", "--db", db, "--parquet", str(out_dir))
     assert code == 0, err
-    days = sorted(p.parent.name for p in out_dir.glob("date=*/events.parquet"))
+    files = sorted(out_dir.glob("date=*/events.parquet"))
+    days = [p.parent.name for p in files]
     assert len(days) >= 28 and f"in {len(days):,} daily files" in err
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o600}  # CRM data
+    assert {stat.S_IMODE(p.parent.stat().st_mode) for p in files} == {0o700}
     table = pq.read_table(out_dir, partitioning="hive")  # as DuckDB/Spark would see it
     rows = table.to_pylist()
     expected = {i: jsonnum.loads(t) for i, t in truth(world).items()}

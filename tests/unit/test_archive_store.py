@@ -270,6 +270,10 @@ def test_without_fts5_filters_work_and_search_says_why(
             read_page(opened, ArchiveFilter(search="pricing"))
         assert opened.unindexed_count() == 1  # kept pending for a Python that has FTS5
     monkeypatch.setattr(schema, "_fts5_available", True)
+    with ArchiveStore(path, readonly=True) as reader, pytest.raises(
+        SearchUnavailable, match="no full-text index yet: run `close-tui archive sync`"
+    ):
+        read_page(reader, ArchiveFilter(search="pricing"))
     with ArchiveStore(path, create=True) as opened:  # what a sync opens
         assert opened.fts
         assert opened.index_pending({}) == 1

@@ -137,7 +137,7 @@ def export_parquet(store: ArchiveStore, directory: Path) -> ParquetResult:
     """Write every stored event to ``directory/date=YYYY-MM-DD/events.parquet``."""
     pa, pq = _pyarrow()
     schema = parquet_schema(pa)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     events = files = 0
     day: str | None = None
     rows: list[dict[str, Any]] = []
@@ -167,7 +167,7 @@ def _day(when: datetime) -> str:
 
 
 def _write_atomically(pq: Any, table: Any, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(exist_ok=True, mode=0o700)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         pq.write_table(table, tmp, compression="zstd")

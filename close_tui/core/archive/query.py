@@ -26,7 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from close_tui.core.archive.errors import SearchUnavailable
-from close_tui.core.archive.schema import COLUMNS, GROUP_INDEXES, SELECTIVE_INDEXES
+from close_tui.core.archive.schema import (
+    COLUMNS,
+    GROUP_INDEXES,
+    SELECTIVE_INDEXES,
+    fts5_available,
+)
 from close_tui.core.archive.store import ArchiveStore, group_base, key_range, to_us
 from close_tui.core.archive.text import fts_query
 from close_tui.core.filters import FILTER_FIELDS, EventFilter, UnsupportedFilter
@@ -160,6 +165,10 @@ def read_page(
     search = flt.search if isinstance(flt, ArchiveFilter) else None
     if search:
         if not store.fts:
+            if fts5_available():  # made by a Python without FTS5; a sync adds the index
+                raise SearchUnavailable(
+                    "this archive has no full-text index yet: run `close-tui archive sync`"
+                )
             raise SearchUnavailable(
                 "full-text search needs SQLite's FTS5, which this Python's sqlite3 lacks "
                 f"(SQLite {sqlite3.sqlite_version}); the filters work without --search"
