@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from close_tui.core import jsonnum
-from close_tui.core.archive import query
 from close_tui.core.archive.query import ArchiveFilter, archive_filter, read_page
 from close_tui.core.archive.source import ArchiveSource
 from close_tui.core.archive.store import ArchiveStore
@@ -158,19 +157,34 @@ def test_search_finds_events_by_the_names_of_their_user_and_lead(world: World) -
     assert by_user <= set(ids)  # named in no payload of theirs, found by the name
 
 
-@pytest.mark.parametrize("small_bucket", [0, 10**9], ids=["walk-matches", "walk-filter"])
-def test_search_with_filters_is_the_same_by_either_plan(
-    world: World, small_bucket: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(query, "SMALL_BUCKET", small_bucket)
+def test_search_with_any_filters_equals_the_scan(world: World) -> None:
+    """Words with filters are one FTS5 query (the filters as tag tokens): common words
+    with rare filters, rare words with common filters, requests and a date range."""
+    note, deleted, _ = samples(world)
+    middle = NOW - timedelta(days=15)
+    for filters in (
+        {"user_id": note["user_id"]},
+        {"lead_id": note["lead_id"]},
+        {"action": "updated", "object_type": "activity.note"},
+        {"action": "deleted"},
+        {"action": "merged"},
+        {"request_id": note["request_id"]},
+        {"object_id": deleted["object_id"], "lead_id": deleted["lead_id"]},
+        {"user_id": note["user_id"], "date_updated__gte": middle - timedelta(days=5),
+         "date_updated__lt": middle},
+    ):
+        for search in (*SEARCHES, "call", "the"):
+            flt = ArchiveFilter(**filters, search=search)  # type: ignore[arg-type]
+            assert read_page(world.store, flt).plan == "fts"
+            assert all_ids(world.store, flt) == reference(world.events, flt, world.names), flt
+
+
+def test_filter_tags_never_match_what_a_person_types(world: World) -> None:
     note = samples(world)[0]
-    for filters in ({"user_id": note["user_id"]}, {"lead_id": note["lead_id"]},
-                    {"action": "updated", "object_type": "activity.note"}):
-        for search in SEARCHES[:2]:
-            flt = ArchiveFilter(**filters, search=search)
-            plan = read_page(world.store, flt).plan
-            assert plan.endswith("+fts") == (small_bucket > 0)
-            assert all_ids(world.store, flt) == reference(world.events, flt, world.names)
+    n = world.store.find_term(note["action"])
+    assert n is not None
+    assert all_ids(world.store, ArchiveFilter(search=f"a{n}")) == []
+    assert read_page(world.store, ArchiveFilter(search=f"a{n}", action=note["action"])).raws == []
 
 
 def test_a_search_is_never_read_as_fts_syntax() -> None:

@@ -13,9 +13,9 @@ How a page is read (see ``schema.py`` for the order key ``k``):
    given (small buckets), else the index made for exactly the given subset of user,
    object type and action, else the table itself. Each is read from the cursor on in
    ``k`` order, so a page costs ~``limit`` rows plus the rows the other filters skip.
-3. A search is answered from the full-text index in ``k`` order too (newest matches
-   first) and joined to the filters, unless the filters' own bucket is small: then the
-   bucket is walked and each row checked against the matches.
+3. A search is one FTS5 query for the words and the filters' tag tokens (``text.py``):
+   FTS5 intersects them itself, in ``k`` order (newest first), and each hit is checked
+   exactly against the filters on its event row.
 """
 
 from __future__ import annotations
@@ -33,12 +33,9 @@ from close_tui.core.archive.schema import (
     fts5_available,
 )
 from close_tui.core.archive.store import ArchiveStore, group_base, key_range, to_us
-from close_tui.core.archive.text import fts_query
+from close_tui.core.archive.text import match_expression
 from close_tui.core.filters import FILTER_FIELDS, EventFilter, UnsupportedFilter
 
-#: A filter bucket at most this big is walked row by row for a search (each row checked
-#: against the matches) instead of walking the matches; measured in ``bench/archive.py``.
-SMALL_BUCKET: Final = 2_000
 _ONE_US: Final = timedelta(microseconds=1)
 
 
@@ -161,7 +158,6 @@ def read_page(
             args.extend((after.updated, after.id))
     if k_hi < k_lo:
         return Page([], None, False, "empty")
-    index = _index_for(columns)
     search = flt.search if isinstance(flt, ArchiveFilter) else None
     if search:
         if not store.fts:
@@ -173,8 +169,9 @@ def read_page(
                 "full-text search needs SQLite's FTS5, which this Python's sqlite3 lacks "
                 f"(SQLite {sqlite3.sqlite_version}); the filters work without --search"
             )
-        sql, plan, params = _search_sql(store, index, where, args, k_lo, k_hi, search, limit)
+        sql, plan, params = _search_sql(columns, where, args, k_lo, k_hi, search, limit)
     else:
+        index = _index_for(columns)
         hint = f" INDEXED BY {index}" if index else ""
         conditions = " AND ".join(["e.k BETWEEN ? AND ?", *where])
         sql = (
@@ -209,8 +206,7 @@ def _resume(con: sqlite3.Connection, after: PageCursor, k_lo: int) -> tuple[int,
 
 
 def _search_sql(
-    store: ArchiveStore,
-    index: str | None,
+    columns: dict[str, int | str],
     where: list[str],
     args: list[Any],
     k_lo: int,
@@ -218,39 +214,14 @@ def _search_sql(
     search: str,
     limit: int,
 ) -> tuple[str, str, list[Any]]:
-    match = fts_query(search)
+    """One FTS5 query for the words and the filters' tags, read in rowid (= ``k``) order
+    (newest first), each hit checked exactly against the filters on its event row."""
+    match = match_expression(search, columns)
     conditions = " AND ".join(["e.k BETWEEN ? AND ?", *where])
-    if index is not None and _bucket_is_small(store.con, index, where, args, k_lo, k_hi):
-        sql = (
-            f"SELECT e.k, e.updated, e.id, e.raw FROM event AS e INDEXED BY {index} "
-            f"WHERE {conditions} AND e.k IN "
-            "(SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?) "
-            "ORDER BY e.k LIMIT ?"
-        )
-        return sql, f"{index}+fts", [k_lo, k_hi, *args, match, k_lo, k_hi, limit + 1]
-    # CROSS JOIN keeps fts as the outer loop, read in rowid (= k) order: newest first.
+    # CROSS JOIN keeps fts as the outer loop.
     sql = (
         "SELECT e.k, e.updated, e.id, e.raw FROM fts CROSS JOIN event AS e ON e.k = fts.rowid "
         f"WHERE fts MATCH ? AND fts.rowid BETWEEN ? AND ? AND {conditions} "
         "ORDER BY fts.rowid LIMIT ?"
     )
     return sql, "fts", [match, k_lo, k_hi, k_lo, k_hi, *args, limit + 1]
-
-
-def _bucket_is_small(
-    con: sqlite3.Connection,
-    index: str,
-    where: list[str],
-    args: list[Any],
-    k_lo: int,
-    k_hi: int,
-) -> bool:
-    """Whether the filters match at most :data:`SMALL_BUCKET` events (counted up to
-    that many, on the index alone where it can)."""
-    conditions = " AND ".join(["e.k BETWEEN ? AND ?", *where])
-    row = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM event AS e INDEXED BY {index} "
-        f"WHERE {conditions} LIMIT ?)",
-        [k_lo, k_hi, *args, SMALL_BUCKET + 1],
-    ).fetchone()
-    return int(row[0]) <= SMALL_BUCKET

@@ -23,8 +23,10 @@ Why it looks the way it does:
 * **The raw JSON is the record.** ``raw`` holds the event exactly as the API sent it
   (numbers kept by ``jsonnum``); everything else is derived from it and could be rebuilt.
 * **Full-text search is FTS5, its rowid the same ``k``**, so "newest matches first" is
-  the index's own order. Documents are built after a sync window is stored (``unindexed``
-  lists what is pending), when the names learned from all its events are known.
+  the index's own order, and each document carries its event's filter values as tag
+  tokens, so FTS5 intersects a search with any filter itself (``text.py``). Documents
+  are built after a sync window is stored (``unindexed`` lists what is pending), when
+  the names learned from all its events are known.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ CREATE INDEX IF NOT EXISTS event_usr_act ON event(usr, act);
 CREATE INDEX IF NOT EXISTS event_otype_act ON event(otype, act);
 CREATE INDEX IF NOT EXISTS event_usr_otype ON event(usr, otype);
 CREATE INDEX IF NOT EXISTS event_usr_otype_act ON event(usr, otype, act);
+-- Events stored without a payload (a non-admin key): counted by `archive status`.
+CREATE INDEX IF NOT EXISTS event_hidden ON event(payload) WHERE payload != 3;
 
 -- Ranges of date_updated (microseconds, inclusive) whose events were all fetched.
 CREATE TABLE IF NOT EXISTS coverage (
@@ -139,7 +143,7 @@ CREATE TABLE IF NOT EXISTS unindexed (
 
 _FTS: Final = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5("
-    f"summary, names, body, tokenize = '{TOKENIZER}', columnsize = 0)"
+    f"summary, names, body, tags, tokenize = '{TOKENIZER}', columnsize = 0)"
 )
 
 _fts5_available: bool | None = None

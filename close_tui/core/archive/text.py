@@ -1,6 +1,6 @@
 """What full-text search sees of an event, and how a typed search becomes an FTS5 query.
 
-An event's *document* has three columns:
+An event's *document* has three text columns:
 
 * ``summary``: the one-line sentence of :func:`close_tui.core.summary.summarize`
   ("Opportunity Active → Won ($12,000)"), words a person reads in the table;
@@ -13,6 +13,14 @@ An event's *document* has three columns:
 Keys, numbers and ``meta`` are left out: "name" or "date" would otherwise match every
 event. A payload hidden by the privacy rule contributes nothing, so its event is found
 only by summary and names, never by text it did not carry.
+
+and a fourth, ``tags``, that no person searches: one token per filter value of the
+event (``l123`` for lead term 123, ``a4`` for action term 4, …). A search combined with
+filters is then one FTS5 query (``{summary names body} : (words) AND tags : "l123"``),
+and FTS5 intersects the posting lists itself, skipping through both in ``k`` order. The
+alternatives measured at 1M events were 1-8 s (walk every match, look each event up)
+or 0.2-0.6 s (collect every match, then walk the filter's index) for a common word
+with a rare filter; the intersection takes milliseconds.
 
 A search typed by a person (``security questionnaire``, ``"call back"``, ``acme*``) is
 turned into an FTS5 expression in which every word is a quoted string, so no character a
@@ -28,6 +36,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from close_tui.core.archive.errors import ArchiveError
 from close_tui.core.models import Event
 from close_tui.core.summary import summarize
 
@@ -48,7 +57,7 @@ _SEARCH_PART: Final = re.compile(r'"([^"]*)"(\*?)|(\S+)')
 _WORD: Final = re.compile(r"[^\W_]+")
 
 
-class SearchSyntaxError(ValueError):
+class SearchSyntaxError(ArchiveError, ValueError):
     """A search with nothing to look for (only punctuation, say): one clear line."""
 
 
@@ -116,6 +125,34 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_fold(text))
 
 
+#: Prefix of each filter column's tag token (see the module docstring).
+TAG_PREFIXES: Final[dict[str, str]] = {
+    "lead": "l",
+    "usr": "u",
+    "otype": "y",
+    "obj": "o",
+    "act": "a",
+    "req": "r",
+}
+#: The columns a person's search is matched against (never ``tags``).
+TEXT_COLUMNS: Final = "{summary names body}"
+
+
+def tag(column: str, value: int | str) -> str | None:
+    """The tag token of one filter value (term integers; request ids by their letters
+    and digits, case folded like every token: the query re-checks the exact id)."""
+    if column == "req":
+        letters = "".join(c for c in str(value).removeprefix("req_") if c.isascii() and c.isalnum())
+        return "r" + letters.lower() if letters else None
+    return TAG_PREFIXES[column] + str(int(value))
+
+
+def tags_text(values: Mapping[str, int | str | None]) -> str:
+    """The ``tags`` column of an event whose filter columns hold ``values``."""
+    tokens = (tag(column, value) for column, value in values.items() if value is not None)
+    return " ".join(t for t in tokens if t)
+
+
 def fts_query(search: str) -> str:
     """The FTS5 MATCH expression for what a person typed; :class:`SearchSyntaxError` when
     nothing searchable is left.
@@ -143,3 +180,14 @@ def fts_query(search: str) -> str:
     if len(parts) > MAX_SEARCH_WORDS:
         raise SearchSyntaxError(f"too many words in the search (at most {MAX_SEARCH_WORDS})")
     return " AND ".join(parts)
+
+
+def match_expression(search: str, filters: Mapping[str, int | str]) -> str:
+    """The whole MATCH expression: the person's words in the text columns, and a tag per
+    filter value (values without a tag are left to the query's exact checks)."""
+    expression = f"{TEXT_COLUMNS} : ({fts_query(search)})"
+    for column, value in filters.items():
+        token = tag(column, value)
+        if token:
+            expression += f' AND tags : "{token}"'
+    return expression
