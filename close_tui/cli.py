@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     name_cli.add_options(events)  # --lead NAME, --user NAME
     _request_options(events)
+    from close_tui import archive_cli
+
+    archive_cli.add_events_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
     _global_options(one, suppress=True)
@@ -171,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     from close_tui import auth_cli
 
     auth_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True))
+    archive_cli.add_parser(sub, parents_hook=lambda p: _global_options(p, suppress=True))
 
     from close_tui import restore_cli
 
@@ -312,6 +316,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from close_tui import restore_cli
 
             return restore_cli.run(args)
+        from close_tui import archive_cli
+
+        if archive_cli.wants_archive(args):
+            from close_tui import name_cli
+
+            if name_cli.wants_names(args):  # never drop a filter silently
+                raise UsageError(
+                    "--lead/--user NAME work against the API only; with --archive give "
+                    "--lead-id/--user-id (--search finds names in the archive)"
+                )
+            return archive_cli.run(args)
         return asyncio.run(_run_headless(args))
     except UsageError as exc:
         _say(f"close-tui: error: {exc}")
