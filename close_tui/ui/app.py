@@ -50,6 +50,7 @@ from close_tui.core.credentials import CredentialStore, mask_key
 from close_tui.core.filters import EventFilter
 from close_tui.core.follow import DEFAULT_INTERVAL, FollowBatch, Follower
 from close_tui.core.history import History, NoPivot, Pivot, pivot_from_event, pivot_from_field
+from close_tui.core.me import parse_me
 from close_tui.core.models import Event
 from close_tui.core.names import NameDirectory
 from close_tui.core.predicates import Predicate, parse
@@ -59,7 +60,7 @@ from close_tui.session import Session
 from close_tui.ui.keys import Scope, bindings_for
 from close_tui.ui.screens.export import ExportScreen
 from close_tui.ui.screens.help import HelpScreen
-from close_tui.ui.screens.login import LoginResult, LoginScreen, describe_me
+from close_tui.ui.screens.login import LoginResult, LoginScreen
 from close_tui.ui.screens.save_view import NameScreen
 from close_tui.ui.widgets.breadcrumb import Breadcrumb
 from close_tui.ui.widgets.event_detail import EventDetail
@@ -418,7 +419,7 @@ class CloseTuiApp(App[None]):
         else:
             assert result.key is not None
             self.client = account.make_client(result.key)
-            self.organization = describe_me(result.me)[1]
+            self.organization = parse_me(result.me).organization_label
             if result.stored:
                 self.notify(f"Key stored in the keyring for profile {account.profile}",
                             markup=False)
@@ -1242,9 +1243,7 @@ class CloseTuiApp(App[None]):
         except Exception as exc:
             self.status.set(organization="(unknown organization)", error=error_text(exc))
             return
-        orgs = me.get("organizations") or []
-        name = orgs[0].get("name") if orgs and isinstance(orgs[0], dict) else None
-        self.organization = str(name or "(unnamed organization)")
+        self.organization = parse_me(me).organization_label
         self.status.set(organization=self.organization)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Static
 
 from close_tui.core import errors
 from close_tui.core.credentials import CredentialStore, KeyringUnavailable, mask_key
+from close_tui.core.me import parse_me
 from close_tui.core.sanitize import visible
 
 
@@ -36,15 +37,6 @@ class LoginResult:
 
     def __repr__(self) -> str:
         return f"LoginResult(key={mask_key(self.key)!r}, stored={self.stored}, demo={self.demo})"
-
-
-def describe_me(me: dict[str, Any]) -> tuple[str, str]:
-    """(user, organization) names from a ``/me/`` answer, tolerant of missing fields."""
-    user = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
-    user = user or str(me.get("email") or me.get("id") or "unknown user")
-    orgs = me.get("organizations") or []
-    org = orgs[0].get("name") if orgs and isinstance(orgs[0], dict) else None
-    return user, str(org or "unknown organization")
 
 
 class LoginScreen(Screen[LoginResult]):
@@ -138,7 +130,8 @@ class LoginScreen(Screen[LoginResult]):
         except errors.CloseError as exc:
             self._say(f"Could not check the key: {exc}", error=True)
             return
-        user, org = describe_me(me)
+        facts = parse_me(me)
+        user, org = facts.user_label, facts.organization_label
         try:
             self._store.set(self.profile, key)
         except KeyringUnavailable as exc:
