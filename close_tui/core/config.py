@@ -69,6 +69,9 @@ class AppSettings(BaseModel):
 
     theme: str | None = None
     """Textual theme name; ``None`` keeps the app's default."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Remapped keys: binding id -> keys (``{"explorer.pivot_lead": "ctrl+l"}``); the ids
+    are listed by the app's help screen (``?``) and README."""
 
 
 class Config(BaseModel):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
@@ -275,10 +275,30 @@ class FollowQueue:
     def __len__(self) -> int:
         return len(self.pending)
 
-    def plan(self, batch: FollowBatch, predicate: Predicate, *, at_top: bool) -> FollowPlan:
-        new = [e for e in batch.new if predicate.matches(e)] if predicate else batch.new
-        updated = [e for e in batch.updated if predicate.matches(e)] if predicate else (
-            batch.updated)
+    def plan(
+        self,
+        batch: FollowBatch,
+        predicate: Predicate,
+        *,
+        at_top: bool,
+        shown: Callable[[str], float | None] | None = None,
+    ) -> FollowPlan:
+        """Sort one poll. ``shown(event_id)`` is the ``date_updated`` (POSIX seconds) the
+        table shows an event under: an event the follower forgot (older than its window)
+        that comes back is then an update if it is newer, and nothing if it is not."""
+        new: list[Event] = []
+        updated = list(batch.updated)
+        for event in batch.new:
+            prior = self.stamp(event.id)
+            if prior is None and shown is not None:
+                prior = shown(event.id)
+            if prior is None:
+                new.append(event)
+            elif event.date_updated.timestamp() > prior:
+                updated.append(event)
+        if predicate:
+            new = [e for e in new if predicate.matches(e)]
+            updated = [e for e in updated if predicate.matches(e)]
         show: list[Event] = []
         for event in updated:
             if event.id in self.pending:

@@ -58,8 +58,8 @@ def test_detail_of_an_update(snap_compare: Any, ui_emulator: Emulator) -> None:
         object_type="opportunity", object_id=update["object_id"]))
 
     async def open_it(pilot: Pilot[Any]) -> None:
-        index = pilot.app.table.index_of(update["id"])  # type: ignore[attr-defined]
-        pilot.app.table.move_cursor(index)  # type: ignore[attr-defined]
+        index = pilot.app.explorer.table.index_of(update["id"])  # type: ignore[attr-defined]
+        pilot.app.explorer.table.move_cursor(index)  # type: ignore[attr-defined]
         await pilot.press("enter")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=prepared(open_it))
@@ -86,7 +86,7 @@ def test_empty_result(snap_compare: Any, ui_emulator: Emulator) -> None:
 def test_form_explains_a_partial_combination(snap_compare: Any, ui_emulator: Emulator) -> None:
     async def type_action(pilot: Pilot[Any]) -> None:
         await pilot.press("f")
-        field = pilot.app.form.field_input("request_id")  # type: ignore[attr-defined]
+        field = pilot.app.explorer.form.field_input("request_id")  # type: ignore[attr-defined]
         field.focus()
         field.value = "req_" + "0" * 22
         await pilot.pause()
@@ -101,7 +101,7 @@ def test_pivot_breadcrumb(snap_compare: Any, ui_emulator: Emulator) -> None:
                       if e["object_type"] == "lead")
 
     async def pivot(pilot: Pilot[Any]) -> None:
-        pilot.app.table.move_cursor(lead_event)  # type: ignore[attr-defined]
+        pilot.app.explorer.table.move_cursor(lead_event)  # type: ignore[attr-defined]
         await settle(pilot)
         await pilot.press("L")
 
@@ -110,7 +110,7 @@ def test_pivot_breadcrumb(snap_compare: Any, ui_emulator: Emulator) -> None:
 
 def test_local_filter_counter(snap_compare: Any, ui_emulator: Emulator) -> None:
     async def local(pilot: Pilot[Any]) -> None:
-        pilot.app.set_local_filter("user_id=null changed_fields~status")  # type: ignore[attr-defined]
+        pilot.app.explorer.set_local_filter("user_id=null changed_fields~status")  # type: ignore[attr-defined]
 
     assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(local))
 
@@ -147,7 +147,7 @@ def test_follow_new_badge(snap_compare: Any) -> None:
             clock.advance(20)
             tickets.put_nowait(None)
             for _ in range(400):
-                if pilot.app.follow_polls >= polls:  # type: ignore[attr-defined]
+                if pilot.app.explorer.follow.polls >= polls:  # type: ignore[attr-defined]
                     break
                 await pilot.pause()
         await pilot.pause()

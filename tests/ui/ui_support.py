@@ -7,10 +7,12 @@ size (120×40) and the input cursor (no blinking).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from textual.worker import WorkerCancelled
 
 from close_tui.core.client import CloseClient, RetryPolicy
@@ -33,11 +35,34 @@ def make_client(
     return CloseClient(
         DEMO_BASE_URL,
         api_key=key or emulator.admin_key,
-        transport=emulator.transport(),
+        transport=kw.pop("transport", None) or emulator.transport(),
         retry=RetryPolicy(max_attempts=attempts, base_delay=0.0, jitter=0.0),
         sleep=no_sleep,
         **kw,
     )
+
+
+class HeldRequests(httpx.AsyncBaseTransport):
+    """The emulator's transport, except that requests matching ``held`` (a path suffix)
+    wait while :attr:`hold` is set, until :meth:`release`: "while a request is in
+    flight" becomes a state a test can stand in, with no timing involved."""
+
+    def __init__(self, emulator: Emulator, held: str = "/event/") -> None:
+        self._inner = emulator.transport()
+        self.held = held
+        self.hold = False
+        self.waiting = 0
+        self._released = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.hold and request.url.path.endswith(self.held):
+            self.waiting += 1
+            await self._released.wait()
+        return await self._inner.handle_async_request(request)
+
+    def release(self) -> None:
+        self.hold = False
+        self._released.set()
 
 
 def make_app(
@@ -69,6 +94,14 @@ async def settle(pilot: Any) -> None:
         with contextlib.suppress(WorkerCancelled):  # a replaced page fetch is cancelled
             await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in app.workers) and not getattr(app, "loading", False):
+        if not any(w.is_running for w in app.workers) and not _loading(app):
             break
     await pilot.pause()
+
+
+def _loading(app: Any) -> bool:
+    """A page request is in flight on the explorer (none while signed out)."""
+    try:
+        return bool(app.explorer.feed.loading)
+    except (AttributeError, LookupError, AssertionError):
+        return False

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
@@ -24,6 +23,7 @@ from close_tui.core import errors
 from close_tui.core.credentials import CredentialStore, KeyringUnavailable, mask_key
 from close_tui.core.me import parse_me
 from close_tui.core.sanitize import visible
+from close_tui.ui.keys import bindings_for
 
 
 @dataclass
@@ -59,10 +59,7 @@ class LoginScreen(Screen[LoginResult]):
     LoginScreen.-keyring-failed #login-memory { display: block; }
     """
 
-    BINDINGS: ClassVar = [
-        Binding("ctrl+d", "demo", "Try the demo", id="login.demo"),
-        Binding("ctrl+q", "app.quit", "Quit", id="login.quit"),
-    ]
+    BINDINGS: ClassVar = bindings_for("login")  # ctrl+q: the app's (priority) binding
 
     def __init__(
         self,

@@ -36,7 +36,7 @@ from rich.style import Style
 from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Size
@@ -59,7 +59,7 @@ from close_tui.core.json_tree import (
     scalar_text,
 )
 from close_tui.core.sanitize import visible
-from close_tui.ui.keys import KEYMAP
+from close_tui.ui.keys import bindings_for
 
 #: A collapsed long string takes at most about this many rows.
 STRING_ROWS: Final = 3
@@ -135,20 +135,7 @@ def _wrap(pieces: list[Piece], first: int, rest: int) -> list[list[Piece]]:
 class JsonLines(ScrollView, can_focus=True):
     """The body of :class:`JsonView`: rows of the unfolded JSON, a cursor on a value."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="json.up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="json.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="json.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="json.page_down"),
-        Binding("home,g", "first", "Top", show=False, id="json.first"),
-        Binding("end,G", "last", "Bottom", show=False, id="json.last"),
-        Binding("enter", "activate", "Fold / pivot on id", id="json.activate"),
-        Binding("space", "toggle_node", "Fold / expand", show=False, id="json.toggle"),
-        Binding("right,l", "unfold", "Unfold", show=False, id="json.unfold"),
-        Binding("left,h", "fold", "Fold / to parent", show=False, id="json.fold"),
-        Binding("escape", "clear_search", "Clear search", show=False, id="json.clear_search"),
-        *(spec.binding() for spec in KEYMAP if spec.id.startswith("json.")),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("json")  # the one key table
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "json-view--header",
@@ -904,9 +891,7 @@ def _highlighted(
 class JsonSearch(Input):
     """The search field under the JSON; Enter keeps the search, Esc closes it too."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close search", show=False, id="json.search_close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("json_search")
 
     def action_close(self) -> None:
         view = self.parent
