@@ -47,17 +47,25 @@ class HeldRequests(httpx.AsyncBaseTransport):
     wait while :attr:`hold` is set, until :meth:`release`: "while a request is in
     flight" becomes a state a test can stand in, with no timing involved."""
 
-    def __init__(self, emulator: Emulator, held: str = "/event/") -> None:
+    def __init__(
+        self, emulator: Emulator, held: str = "/event/", answer: httpx.Response | None = None
+    ) -> None:
         self._inner = emulator.transport()
         self.held = held
+        #: Given instead of the emulator's answer to every matching request (a fault).
+        self.answer = answer
         self.hold = False
         self.waiting = 0
         self._released = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.hold and request.url.path.endswith(self.held):
-            self.waiting += 1
-            await self._released.wait()
+        if request.url.path.endswith(self.held):
+            if self.hold:
+                self.waiting += 1
+                await self._released.wait()
+            if self.answer is not None:
+                return httpx.Response(self.answer.status_code, headers=self.answer.headers,
+                                      content=self.answer.content, request=request)
         return await self._inner.handle_async_request(request)
 
     def release(self) -> None:

@@ -43,6 +43,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input
 
 from close_tui.core import jsonnum
@@ -518,6 +519,25 @@ class JsonLines(ScrollView, can_focus=True):
         if view is not None:
             view.open_search()
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed quickly after ``/`` reach the body before the focus has moved to the
+        search field (each widget has its own queue, and a binding runs only after the key
+        has bubbled up to the app). So: the search key opens the search here, at once;
+        keys that arrive here while the search is open go on to the search field."""
+        view = self._view
+        if view is None:
+            return
+        if view.search_open:
+            event.stop()
+            event.prevent_default()
+            view.search_field.post_message(events.Key(event.key, event.character))
+            return
+        bound = self.screen.active_bindings.get(event.key)
+        if bound is not None and bound.binding.id == "json.search":
+            event.stop()
+            event.prevent_default()
+            view.open_search()
+
     def action_next_match(self) -> None:
         self.next_match()
 
@@ -951,20 +971,34 @@ class JsonView(Vertical):
         self._lines_widget.load(value, object_types=object_types)
 
     def focus(self, scroll_visible: bool = True) -> JsonView:
-        self._lines_widget.focus(scroll_visible)
+        """Focus the body (or the search field while it is open), at once."""
+        self._set_focus(self._search_field if self.search_open else self._lines_widget)
         return self
+
+    @property
+    def search_open(self) -> bool:
+        return self._search_field.has_class("-open")
 
     def open_search(self) -> None:
         field = self._search_field
         self._search_origin = self._lines_widget.cursor_position
         field.add_class("-open")
         field.value = self._lines_widget.search_query
-        field.focus()
+        field.cursor_position = len(field.value)
+        # Now, not after the keys already queued (Widget.focus() is deferred): see
+        # JsonLines.on_key for the keys that were on their way to the body meanwhile.
+        self._set_focus(field)
 
     def close_search(self, *, focus: bool = True) -> None:
         self._search_field.remove_class("-open")
         if focus:
-            self._lines_widget.focus()
+            self._set_focus(self._lines_widget)
+
+    def _set_focus(self, widget: Widget) -> None:
+        if self.is_attached:
+            self.screen.set_focus(widget)
+        else:
+            widget.focus()
 
     @on(Input.Changed, "#json-search")
     def _search_changed(self, event: Input.Changed) -> None:
