@@ -182,8 +182,8 @@ SPECS_BY_ID: Final[Mapping[str, KeySpec]] = {spec.id: spec for spec in KEYMAP}
 #: What a narrow screen's key bar keeps first (the footer shows all shown keys in order).
 KEY_BAR_ORDER: Final[tuple[str, ...]] = (
     "app.help", "rows.open", "detail.to_table", "explorer.close_overlay", "form.leave",
-    "explorer.focus_form", "explorer.toggle_detail", "explorer.back", "table.local_filter",
-    "json.search", "table.follow", "form.clear", "app.quit",
+    "explorer.focus_form", "explorer.toggle_detail", "explorer.back", "app.quit",
+    "table.local_filter", "json.search", "table.follow", "form.clear",
 )
 
 
