@@ -656,15 +656,17 @@ class ExplorerScreen(Screen[None]):
         if not self._users_requested:
             self._users_requested = True
 
-            async def users() -> None:
+            async def users() -> Message:
                 await names.users()
+                return NamesChanged()  # also when nothing changed: the rate budget did
 
             self.run_job(users, group="names-users", failed=NamesFailed)
         unnamed = {e.lead_id for e in events if e.lead_id and names.name(e.lead_id) is None}
         if unnamed:
 
-            async def leads() -> None:
+            async def leads() -> Message:
                 await names.resolve_leads(unnamed)
+                return NamesChanged()
 
             self.run_job(leads, group="names-leads", failed=NamesFailed, exclusive=False)
 
@@ -683,6 +685,7 @@ class ExplorerScreen(Screen[None]):
     def on_names_changed(self, _: NamesChanged) -> None:
         self.table.set_names(self.names.names())
         self._draw_trail()
+        self.after_request()  # a look-up ended: the rate budget it reported
 
     def on_names_failed(self, message: NamesFailed) -> None:
         self.log.warning(f"name look-up failed: {error_text(message.error)}")

@@ -52,6 +52,7 @@ class KeySpec:
 
 MOVE = "Move"
 TABLE = "Event table"
+BOTH = "Table and detail pane"
 INVESTIGATE = "Investigate"
 FOLLOW = "Follow, filter, export"
 DETAIL = "Detail pane"
@@ -76,15 +77,15 @@ KEYMAP: Final[tuple[KeySpec, ...]] = (
             section=TABLE),
     # -- the explorer's letters (the table and the detail pane) -------------------------
     KeySpec("explorer.focus_form", "f", "screen.focus_form", "Filter", EXPLORER, show=True,
-            section=TABLE),
+            section=BOTH),
     KeySpec("explorer.toggle_detail", "d", "screen.toggle_detail", "Detail", EXPLORER,
-            show=True, section=TABLE),
+            show=True, section=BOTH),
     KeySpec("table.refresh", "r", "screen.refresh", "Refresh (retry)", ("table",),
             section=TABLE),
-    KeySpec("explorer.copy_id", "y", "screen.copy_id", "Copy id", EXPLORER, section=TABLE),
+    KeySpec("explorer.copy_id", "y", "screen.copy_id", "Copy id", EXPLORER, section=BOTH),
     KeySpec("explorer.copy_json", "Y", "screen.copy_json", "Copy JSON", EXPLORER,
-            section=TABLE),
-    KeySpec("explorer.quit", "q", "app.quit", "Quit", EXPLORER, section=TABLE),
+            section=BOTH),
+    KeySpec("explorer.quit", "q", "app.quit", "Quit", EXPLORER, section=BOTH),
     KeySpec("explorer.back", "backspace,alt+left", "screen.history_back", "Back", EXPLORER,
             show=True, section=INVESTIGATE),
     KeySpec("explorer.forward", "alt+right", "screen.history_forward", "Forward", EXPLORER,

@@ -371,3 +371,26 @@ async def test_8_keys_typed_quickly_after_slash_in_the_json_go_to_the_search(
         assert app.focused is field
         assert lines.search_query == "ne"  # "n" did not run "next match" in the body
         assert lines.cursor_index == cursor or lines.match_count > 0
+
+
+# ---------------------------------------------------------------------------- 9
+
+
+def expected_rate(app: CloseTuiApp) -> str:
+    rate = explorer(app).client.rate_limit
+    assert rate is not None and rate.limit is not None
+    text = f"rate {rate.remaining}/{rate.limit}"
+    return text + (f" · reset {rate.reset:g}s" if rate.reset is not None else "")
+
+
+async def test_9_the_rate_budget_shown_is_the_last_one_the_api_reported() -> None:
+    """The status bar showed the budget of the last page or detail, not of the name
+    look-ups that ran after it: which one came last decided the picture, and
+    test_local_filter_counter's snapshot was flaky. Now every request's end updates it."""
+    emulator = Emulator(EmulatorConfig(), clock=FakeClock(UI_NOW))
+    app = make_app(emulator)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        explorer(app).set_local_filter("user_id=null changed_fields~status")
+        await settle(pilot)
+        assert explorer(app).status.info.rate == expected_rate(app)

@@ -1,4 +1,5 @@
-"""SVG snapshots of the explorer's screens (seeded data, frozen clock, UTC, 120×40).
+"""SVG snapshots of the explorer's screens (seeded data, frozen clock, UTC, 120×40, and
+the 80×24 and 60×15 layouts).
 
 Update them deliberately with ``pytest tests/ui/test_snapshots.py --snapshot-update``
 after looking at the new pictures.
@@ -79,15 +80,24 @@ def test_error(snap_compare: Any, ui_emulator: Emulator) -> None:
 
 
 def test_empty_result(snap_compare: Any, ui_emulator: Emulator) -> None:
-    app = make_app(ui_emulator, initial_filter=EventFilter(request_id="req_" + "0" * 22))
-    assert snap_compare(app, terminal_size=SIZE, run_before=prepared())
+    """A filter nothing matches, applied from the whole log: the footer says so and the
+    detail pane no longer shows the event highlighted before."""
+    async def apply_it(pilot: Pilot[Any]) -> None:
+        pilot.app.explorer.apply_filter(  # type: ignore[attr-defined]
+            EventFilter(request_id="req_" + "0" * 22))
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE,
+                        run_before=prepared(apply_it))
 
 
 def test_form_explains_a_partial_combination(snap_compare: Any, ui_emulator: Emulator) -> None:
     async def type_action(pilot: Pilot[Any]) -> None:
         await pilot.press("f")
         field = pilot.app.explorer.form.field_input("request_id")  # type: ignore[attr-defined]
+        # Focus first, then type: focusing selects what a field holds (select_on_focus),
+        # and a deferred focus landing after the value would select it in some runs.
         field.focus()
+        await settle(pilot)
         field.value = "req_" + "0" * 22
         await pilot.pause()
 
@@ -153,3 +163,34 @@ def test_follow_new_badge(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=follow)
+
+
+def test_layout_80x24(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """80×24 with the detail pane open: the table keeps TIME and ACTION; a key bar fits."""
+    assert snap_compare(make_app(ui_emulator), terminal_size=(80, 24), run_before=prepared())
+
+
+def test_layout_60x15(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """60×15: the table alone, the key bar whole on the last line."""
+    assert snap_compare(make_app(ui_emulator), terminal_size=(60, 15), run_before=prepared())
+
+
+def test_layout_60x15_detail(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """60×15 after Enter: the detail pane over the table; Esc goes back."""
+    async def open_it(pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=(60, 15),
+                        run_before=prepared(open_it))
+
+
+def test_help_in_the_detail_pane(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """F1 in the JSON view: its keys (Space folds a node), no local filter syntax."""
+    async def ask(pilot: Pilot[Any]) -> None:
+        explorer = pilot.app.explorer  # type: ignore[attr-defined]
+        explorer.detail.show_tab("json")
+        explorer.detail.json_view.focus()
+        await settle(pilot)
+        await pilot.press("f1")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(ask))

@@ -105,7 +105,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         table.add_column(style="dim", no_wrap=True)
-        table.add_row(Text(f"Keys — {self.where}", style="bold underline"), "",
+        table.add_row(Text(f"Keys — {self.where}", style="bold underline"),
+                      Text("Esc closes this help (q, ? and F1 too)", style="italic"),
                       Text("id (to remap)", style="dim italic"))
         for section in self.sections:
             table.add_row("", "", "")
@@ -113,16 +114,13 @@ class HelpScreen(ModalScreen[None]):
                           Text(section.note, style="dim"), "")
             for line in section.lines:
                 table.add_row(line.keys, line.description, line.binding_id)
-        table.add_row("", "", "")
-        table.add_row(Text("Esc", style="bold"), Text("closes this help (q, ? and F1 too)"), "")
         return table
 
     @property
     def text(self) -> str:
         """Everything the help says, as plain lines (tests, screen readers)."""
-        lines = [f"Keys — {self.where}"]
+        lines = [f"Keys — {self.where}", "Esc closes this help"]
         for section in self.sections:
             lines.append(section.title)
             lines.extend(f"{line.keys}  {line.description}" for line in section.lines)
-        lines.append("Esc closes this help")
         return "\n".join(lines)
