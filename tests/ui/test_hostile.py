@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 from rich.segment import Segment
+from textual.errors import NoWidget
+from textual.geometry import Region
+from textual.strip import Strip
 from ui_support import UI_NOW, make_app, settle
 
 from close_tui.core.sanitize import has_controls
@@ -57,13 +60,47 @@ def watched_app(emulator: Emulator, **kw: Any) -> WatchedApp:
     return app
 
 
+def screen_strips(app: CloseTuiApp) -> list[Strip]:
+    """Every line of the screen as drawn, through public API: the widget on top at each
+    cell (``get_widget_at``) and its own rendering of that line (``render_lines``), cut
+    into runs of cells that belong to the same widget."""
+    screen = app.screen
+    width, height = screen.size
+    strips: list[Strip] = []
+    for y in range(height):
+        owners: list[tuple[Any, Region] | None] = []
+        for x in range(width):
+            try:
+                owners.append(screen.get_widget_at(x, y))
+            except NoWidget:
+                owners.append(None)
+        parts: list[Strip] = []
+        x = 0
+        while x < width:
+            owner = owners[x]
+            end = x + 1
+            while end < width and owners[end] is not None and owner is not None and (
+                    owners[end][0] is owner[0]):  # type: ignore[index]
+                end += 1
+            if owner is None:
+                parts.append(Strip.blank(1))
+            else:
+                widget, region = owner
+                lines = widget.render_lines(Region(0, y - region.y, region.width, 1))
+                line = lines[0] if lines else Strip.blank(region.width)
+                parts.append(line.crop(x - region.x, end - region.x))
+            x = end
+        strips.append(Strip.join(parts).simplify())
+    return strips
+
+
 def screen_segments(app: CloseTuiApp) -> Iterator[Segment]:
-    for strip in app.screen._compositor.render_strips():
+    for strip in screen_strips(app):
         yield from strip
 
 
 def screen_lines(app: CloseTuiApp) -> list[str]:
-    return [strip.text for strip in app.screen._compositor.render_strips()]
+    return [strip.text for strip in screen_strips(app)]
 
 
 def screen_text(app: CloseTuiApp) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ui_support import SIZE, settle
+from ui_support import SIZE, record_notifications, settle
 
 from close_tui.core.filters import EventFilter
 from close_tui.core.predicates import matches_api, parse
@@ -26,10 +26,6 @@ def shown_ids(app: CloseTuiApp) -> list[str]:
 def event_requests(emulator: Emulator, since: int) -> list[str]:
     """Event requests (list pages and single events) since a point of the log."""
     return [r.path for r in emulator.request_log[since:] if r.path.startswith("/api/v1/event/")]
-
-
-def notifications(app: CloseTuiApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 async def go_to_row(pilot: Any, app: CloseTuiApp, index: int) -> None:
@@ -107,6 +103,7 @@ async def test_a_pivot_on_a_missing_field_says_so(
 ) -> None:
     system = next(i for i, e in enumerate(ui_emulator.events()[:50]) if e["user_id"] is None)
     app = app_factory()
+    said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await go_to_row(pilot, app, system)
@@ -114,7 +111,7 @@ async def test_a_pivot_on_a_missing_field_says_so(
         await pilot.press("U")
         await settle(pilot)
         assert app.explorer.current_filter == EventFilter()
-        assert any("No user caused this event" in text for text in notifications(app))
+        assert any("No user caused this event" in text for text in said)
         assert ui_emulator.request_log[start:] == []
         assert not app.explorer.history.can_go_back()
 
@@ -143,6 +140,7 @@ async def test_object_pivot_and_an_id_in_the_json(
 
 async def test_the_web_link_of_the_lead(ui_emulator: Emulator, app_factory: AppFactory) -> None:
     app = app_factory()
+    said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.explorer.table
@@ -152,7 +150,7 @@ async def test_the_web_link_of_the_lead(ui_emulator: Emulator, app_factory: AppF
         await pilot.press("o")
         url = f"https://app.close.com/lead/{lead_id}/"
         assert app.clipboard == url
-        assert any(url in text and "[link=" in text for text in notifications(app))
+        assert any(url in text and "[link=" in text for text in said)
 
 
 def _truth(emulator: Emulator, predicate: str) -> list[str]:

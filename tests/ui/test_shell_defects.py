@@ -17,7 +17,15 @@ from typing import Any
 import httpx
 import pytest
 from textual import events
-from ui_support import SIZE, UI_NOW, HeldRequests, make_app, make_client, settle
+from ui_support import (
+    SIZE,
+    UI_NOW,
+    HeldRequests,
+    make_app,
+    make_client,
+    record_notifications,
+    settle,
+)
 
 from close_tui.core.config import SavedView
 from close_tui.emulator import Emulator, EmulatorConfig, FakeClock
@@ -33,17 +41,6 @@ def explorer(app: CloseTuiApp) -> Any:
     return getattr(app, "explorer", app)
 
 
-def record_notifications(app: CloseTuiApp) -> list[str]:
-    """What the app says in toasts, recorded through the public ``notify``."""
-    said: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kw: Any) -> None:
-        said.append(str(message))
-        original(message, **kw)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return said
 
 
 async def wait_until(pilot: Any, condition: Callable[[], bool], what: str) -> None:

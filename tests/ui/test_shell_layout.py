@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import SIZE, HeldRequests, make_app, make_client, settle
+from ui_support import SIZE, HeldRequests, make_app, make_client, record_notifications, settle
 
 from close_tui.core.filters import EventFilter
 from close_tui.emulator import Emulator
@@ -20,16 +20,6 @@ AppFactory = Callable[..., CloseTuiApp]
 EMPTY = EventFilter(request_id="req_" + "0" * 22)
 
 
-def record_notifications(app: CloseTuiApp) -> list[str]:
-    said: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kw: Any) -> None:
-        said.append(str(message))
-        original(message, **kw)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return said
 
 
 def visible_rows(app: CloseTuiApp) -> int:

@@ -113,3 +113,17 @@ def _loading(app: Any) -> bool:
         return bool(app.explorer.feed.loading)
     except (AttributeError, LookupError, AssertionError):
         return False
+
+
+def record_notifications(app: Any) -> list[str]:
+    """What the app says in toasts, recorded through the public ``notify`` (the app's
+    own list of notifications is private)."""
+    said: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        said.append(str(message))
+        original(message, **kw)
+
+    app.notify = notify
+    return said
