@@ -168,7 +168,9 @@ KEYMAP: Final[tuple[KeySpec, ...]] = (
     KeySpec("name.cancel", "escape", "cancel", "Cancel", ("name",)),
     KeySpec("help.close", "escape,q,question_mark,f1", "dismiss", "Close this help",
             ("help",)),
-    KeySpec("login.demo", "ctrl+d", "demo", "Try the demo", ("login",), show=True),
+    # priority: the key field (an Input) binds ctrl+d to "delete right".
+    KeySpec("login.demo", "ctrl+d", "demo", "Try the demo", ("login",), show=True,
+            priority=True),
     # -- everywhere ---------------------------------------------------------------------
     KeySpec("app.help", "question_mark,f1", "app.show_help", "Keys", ("app",), show=True,
             section=EVERYWHERE),

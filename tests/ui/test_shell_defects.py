@@ -391,3 +391,26 @@ async def test_9_the_rate_budget_shown_is_the_last_one_the_api_reported() -> Non
         explorer(app).set_local_filter("user_id=null changed_fields~status")
         await settle(pilot)
         assert explorer(app).status.info.rate == expected_rate(app)
+
+
+# ---------------------------------------------------------------------------- found on the way
+
+
+async def test_ctrl_d_on_the_login_screen_opens_the_demo_from_the_key_field(
+    ui_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key field (an Input) bound ctrl+d to "delete right" before the screen's
+    binding could see it: the footer offered the demo and the key did nothing."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    demo = make_client(ui_emulator)
+    account = account_for(ui_emulator)
+    account.open_demo = lambda: Session(demo, profile="demo", organization="Demo Org")
+    app = CloseTuiApp(None, account=account, now=lambda: UI_NOW, local_tz=UTC)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.focused is app.screen.query_one("#login-key")
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        ex = explorer(app)
+        assert ex.table.row_count > 0 and ex.client is demo
