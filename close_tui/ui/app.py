@@ -47,7 +47,7 @@ from close_tui.ui.screens.help import HelpScreen, help_sections
 from close_tui.ui.screens.login import LoginResult, LoginScreen
 from close_tui.ui.widgets.explorer_table import FLASH_SECONDS
 
-__all__ = ["Account", "CloseTuiApp", "error_text"]
+__all__ = ["Account", "CloseTuiApp"]
 
 
 @dataclass

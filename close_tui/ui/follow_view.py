@@ -47,7 +47,6 @@ class FollowView:
         #: Polls applied since the app started (tests wait on it).
         self.polls = 0
         self.error = ""
-        self._worker: Worker[None] | None = None
 
     @property
     def active(self) -> bool:
@@ -69,7 +68,11 @@ class FollowView:
         self.error = ""
         self.queue.take()
         self.draw_badge()
-        sleep = self.sleep
+        self._poll(follower)
+
+    def _poll(self, follower: Follower) -> Worker[None]:
+        """The worker: polls and posts, forever (cancelled by stop, or with the screen)."""
+        screen, sleep = self.screen, self.sleep
 
         def polled(batch: FollowBatch) -> None:
             screen.post_message(FollowPolled(follower, batch))
@@ -80,9 +83,8 @@ class FollowView:
         async def poll_forever() -> None:
             await follower.run(polled, sleep=sleep, on_error=failed)
 
-        worker: Worker[None] = screen.run_worker(poll_forever, group="follow", exclusive=True,
-                                                 exit_on_error=False)
-        self._worker = worker
+        return screen.run_worker(poll_forever, group="follow", exclusive=True,
+                                 exit_on_error=False)
 
     def stop(self, *, quiet: bool = False) -> None:
         if self.follower is None:

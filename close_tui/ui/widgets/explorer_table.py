@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 
+from close_tui.core.rows import EventRow
 from close_tui.ui.keys import bindings_for
 from close_tui.ui.widgets.event_table import NEAR_END_ROWS, EventTable
 
@@ -66,7 +67,7 @@ class ExplorerTable(EventTable):
             last_seen = max(last_seen, self.cursor_index)
         return self.row_count - 1 - last_seen <= NEAR_END_ROWS
 
-    def all_rows(self) -> list[Any]:
+    def all_rows(self) -> list[EventRow]:
         """Every row, in order (what a view keeps when it is left)."""
         return [self.row_at(index) for index in range(self.row_count)]
 
