@@ -9,7 +9,7 @@ which session it shows:
   client too.
 * **Sign-in.** No key yet, or the API refused it: the login screen; ``ctrl+d`` opens
   the demo instead.
-* **Keys.** The user's keymap from the config file (``"keymap"`` in ``settings``) is
+* **Keys.** The user's keymap from the config file (``"bindings"`` in ``settings``) is
   applied to the one key table's binding ids (Textual's ``set_keymap``); ``?`` shows the
   keys active where the focus is.
 * **Failures.** :meth:`CloseTuiApp.show_failure` is where any failure nobody handled in

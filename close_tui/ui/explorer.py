@@ -50,7 +50,7 @@ from textual.worker import Worker, WorkerState
 from close_tui.core import errors, jsonnum
 from close_tui.core.client import CloseClient
 from close_tui.core.config import SavedView
-from close_tui.core.feed import EventCache, ViewFeed
+from close_tui.core.feed import EventCache, EventSource, ViewFeed
 from close_tui.core.filters import EventFilter
 from close_tui.core.follow import DEFAULT_INTERVAL
 from close_tui.core.history import History, NoPivot, Pivot, pivot_from_event, pivot_from_field
@@ -183,6 +183,12 @@ def query_preview(flt: EventFilter) -> str:
     return urlencode({**flt.to_params(), "_limit": "50"})
 
 
+def sent_query(source: object) -> str:
+    """The query string of the source's last page request, for the status line (the API
+    client records it; another source may have none)."""
+    return str(getattr(source, "last_event_query", "") or "")
+
+
 def rate_text(client: CloseClient) -> str:
     rate = client.rate_limit
     if rate is None or rate.limit is None:
@@ -214,9 +220,14 @@ class ExplorerScreen(Screen[None]):
         settings: ExplorerSettings,
         views: ViewStore,
         organization: str | None = None,
+        source: EventSource | None = None,
     ) -> None:
+        """``source`` is where views page and details come from (default: ``client``, the
+        API; a local archive is the next one). ``client`` also serves what only the API
+        has: names, live follow, export, the rate budget, retry notices."""
         super().__init__()
         self.client = client
+        self.source: EventSource = source if source is not None else client
         self.settings = settings
         self.views = views
         self.organization = organization
@@ -460,7 +471,7 @@ class ExplorerScreen(Screen[None]):
     ) -> None:
         """Go to a new view: ``flt``'s events from the newest (a step in the history)."""
         try:
-            feed = ViewFeed(self.client, flt, predicate)
+            feed = ViewFeed(self.source, flt, predicate)
         except Exception as exc:  # an unsupported filter (a damaged saved view, say)
             self.notify(error_text(exc), severity="error", markup=False)
             return
@@ -558,16 +569,16 @@ class ExplorerScreen(Screen[None]):
         if not feed.begin_page():
             return
         self._draw_paging()
-        generation, client = feed.generation, self.client
+        generation, source = feed.generation, self.source
 
         async def fetch() -> Message:
             async with feed.gate:  # a cancelled request of this pager has unwound first
                 events = await feed.pager.next_page()
-            return PageLoaded(generation, events, client.last_event_query)
+            return PageLoaded(generation, events, sent_query(source))
 
         self.run_job(
             fetch, group="pages",
-            failed=lambda exc: PageFailed(generation, exc, client.last_event_query),
+            failed=lambda exc: PageFailed(generation, exc, sent_query(source)),
             cancelled=lambda: PageCancelled(generation),
         )
 
@@ -719,10 +730,10 @@ class ExplorerScreen(Screen[None]):
         if event is not None:
             self._pivot_on(kind, event)
             return
-        client = self.client
+        source = self.source
 
         async def fetch() -> Message:
-            return PivotReady(kind, await client.get_event(event_id))
+            return PivotReady(kind, await source.get_event(event_id))
 
         self.run_job(fetch, group="pivot",
                      failed=lambda exc: PivotFailed(kind, event_id, exc))
@@ -1022,10 +1033,10 @@ class ExplorerScreen(Screen[None]):
             self.detail.show_event(cached)
             return
         self.detail.show_loading(event_id)
-        client = self.client
+        source = self.source
 
         async def fetch() -> Message:
-            return DetailLoaded(await client.get_event(event_id))
+            return DetailLoaded(await source.get_event(event_id))
 
         self.run_job(fetch, group="detail", failed=lambda exc: DetailFailed(event_id, exc))
 

@@ -3,7 +3,7 @@
 Each widget's ``BINDINGS`` is made here (:func:`bindings_for`), the help screen lists
 what is *active* where the focus is (so it shows a remapped key, and never a key that
 does nothing there), and every binding has an id, so a user can remap it in the config
-file (``"keymap": {"explorer.pivot_lead": "ctrl+l"}``; Textual's keymap, see
+file (``settings.bindings``: ``{"explorer.pivot_lead": "ctrl+l"}``, Textual's keymap; see
 :func:`check_keymap`). A command bound in several widgets (the pivots work from the
 table and from the detail pane) has one id, so one remap moves it everywhere.
 

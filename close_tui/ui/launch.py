@@ -69,11 +69,11 @@ def launch(args: argparse.Namespace) -> int:
 
 
 def user_keymap() -> dict[str, str]:
-    """The ``keymap`` of the config file's settings (``{}`` if there is none, or the file
-    cannot be read: remapped keys are a preference, not a reason not to start)."""
+    """The remapped keys (``settings.bindings``) of the config file: ``{}`` if there are
+    none, or the file cannot be read (a preference is no reason not to start)."""
     from close_tui.core import config
 
     try:
-        return dict(config.load_config().settings.keymap)
+        return dict(config.load_config().settings.bindings)
     except Exception:
         return {}

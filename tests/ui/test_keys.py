@@ -57,7 +57,7 @@ def test_the_readme_example_is_accepted() -> None:
     text = README.read_text()
     section = text[text.index("#### Remapping keys"):]
     example = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))  # type: ignore[union-attr]
-    usable, problems = check_keymap(example["settings"]["keymap"])
+    usable, problems = check_keymap(example["settings"]["bindings"])
     assert usable and problems == []
 
 
@@ -70,7 +70,7 @@ def test_the_launcher_reads_the_keymap_from_the_config_file(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert user_keymap() == {}
     cfg = config.load_config()
-    cfg.settings.keymap = {"explorer.pivot_lead": "ctrl+l"}
+    cfg.settings.bindings = {"explorer.pivot_lead": "ctrl+l"}
     config.save_config(cfg)
     assert user_keymap() == {"explorer.pivot_lead": "ctrl+l"}
     config.config_path().write_text("{ not json")

@@ -116,6 +116,10 @@ async def test_2_the_palette_on_the_login_screen_has_no_explorer_commands(
     ui_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    # Whatever the palette runs while the search catches up with the typing (a
+    # screenshot, say) lands here, not in the working tree.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     app = CloseTuiApp(None, account=account_for(ui_emulator), now=lambda: UI_NOW,
                       local_tz=UTC)  # no key yet: the login screen opens
     async with app.run_test(size=SIZE) as pilot:
