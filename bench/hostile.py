@@ -86,8 +86,8 @@ async def measure(pilot: Any, emulator: Emulator) -> list[Result]:
         "unknown type, 200 deep + 10k array": hostile.HOSTILE_OBJECT_ID,
     }
     rows: dict[str, int] = {}
-    for index in range(app.table.row_count):
-        raw = emulator.event(app.table.event_id_at(index))
+    for index in range(app.explorer.table.row_count):
+        raw = emulator.event(app.explorer.table.event_id_at(index))
         assert raw is not None
         rows.setdefault(raw["object_id"], index)  # newest event of each object
         if "plain" not in rows and raw["action"] == "created" \
@@ -97,7 +97,7 @@ async def measure(pilot: Any, emulator: Emulator) -> list[Result]:
 
     shown_at: list[float] = []
     frames: list[float] = []
-    show_event = app.detail.show_event
+    show_event = app.explorer.detail.show_event
     display = app._display
 
     def timed_show(event: Any) -> None:
@@ -109,7 +109,7 @@ async def measure(pilot: Any, emulator: Emulator) -> list[Result]:
         if renderable is not None:
             frames.append(time.perf_counter())
 
-    app.detail.show_event = timed_show
+    app.explorer.detail.show_event = timed_show
     app._display = timed_display
     results: list[Result] = []
     try:
@@ -117,23 +117,23 @@ async def measure(pilot: Any, emulator: Emulator) -> list[Result]:
             index = rows[object_id]
             on_screen, until_idle = [], []
             for _ in range(RUNS):
-                app.table.move_cursor(rows[hostile.HOSTILE_CONTACT_ID])
+                app.explorer.table.move_cursor(rows[hostile.HOSTILE_CONTACT_ID])
                 await pilot.press("enter")
                 await settle(pilot)
                 app._detail_cache.clear()
                 shown_at.clear()
                 frames.clear()
                 start = time.perf_counter()
-                app.table.move_cursor(index)
+                app.explorer.table.move_cursor(index)
                 await pilot.press("enter")
                 await settle(pilot)
                 until_idle.append(time.perf_counter() - start)
-                assert app.detail.event is not None
-                assert app.detail.event.id == app.table.event_id_at(index)
+                assert app.explorer.detail.event is not None
+                assert app.explorer.detail.event.id == app.explorer.table.event_id_at(index)
                 on_screen.append(min(f for f in frames if f >= shown_at[0]) - start)
             results.append((label, on_screen, until_idle))
     finally:
-        del app.detail.show_event
+        del app.explorer.detail.show_event
         del app._display
     return results
 

@@ -46,6 +46,7 @@ from close_tui.core.credentials import (
     resolve_key,
 )
 from close_tui.core.errors import AuthError, CloseError, InsecureURL
+from close_tui.core.me import parse_me
 from close_tui.core.sanitize import visible
 
 EXIT_OK = 0
@@ -141,29 +142,10 @@ def _line(label: str, value: str) -> None:
     print(f"{label + ':':<15}{value}")
 
 
-def _person_name(me: Mapping[str, Any]) -> str:
-    parts = (str(me.get(part) or "").strip() for part in ("first_name", "last_name"))
-    return " ".join(p for p in parts if p)
-
-
-def _organization_name(me: Mapping[str, Any]) -> str | None:
-    """The key's organization: the one ``organization_id`` names, else the first listed
-    (a key belongs to one organization; ``/me/`` lists the user's memberships)."""
-    orgs = [o for o in (me.get("organizations") or []) if isinstance(o, Mapping)]
-    wanted = me.get("organization_id")
-    chosen = next((o for o in orgs if o.get("id") == wanted), orgs[0] if orgs else None)
-    if chosen is None:
-        return None
-    return str(chosen.get("name") or chosen.get("id") or "") or None
-
-
 def _describe_me(me: Mapping[str, Any]) -> tuple[str, str]:
-    """``("Jane Doe <jane@acme.com>", "Acme")`` for the terminal, control characters made
-    visible: these strings come from the API and anyone in the organization can set them."""
-    name = _person_name(me)
-    email = str(me.get("email") or "").strip()
-    user = f"{name} <{email}>" if name and email else name or email or "(unknown user)"
-    return visible(user), visible(_organization_name(me) or "(unknown organization)")
+    """``("Jane Doe <jane@acme.com>", "Acme")`` for the terminal, made visible (see core.me)."""
+    facts = parse_me(me)
+    return facts.user_label, facts.organization_label
 
 
 def _read_key(stdin: TextIO) -> str:
@@ -238,8 +220,9 @@ def _login(
     if flag_base_url:
         prof.base_url = base_url
     # Stored as the API sent them; every display sanitises (the UI renders them as Text).
-    prof.organization_name = _organization_name(me)
-    prof.user_name = _person_name(me) or (str(me.get("email") or "") or None)
+    facts = parse_me(me)
+    prof.organization_name = facts.organization
+    prof.user_name = facts.person or facts.email or None
     save_config(cfg, config_file)
 
     if env.get(ENV_API_KEY, "").strip() and profile == DEFAULT_PROFILE:

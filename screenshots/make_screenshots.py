@@ -33,7 +33,7 @@ async def _settle(pilot: Any) -> None:
     for _ in range(10):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if not pilot.app.loading:
+        if not pilot.app.explorer.feed.loading:
             break
     await pilot.pause(0.2)
 
@@ -56,7 +56,7 @@ async def shoot(name: str, emulator: Emulator, flt: EventFilter | None, step: St
 
 
 async def _open_status_change(pilot: Any, emulator: Emulator) -> None:
-    table = pilot.app.table
+    table = pilot.app.explorer.table
     index = next(
         (i for i in range(table.row_count) if "→" in table.row_at(i).summary), 0
     )

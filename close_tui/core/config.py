@@ -72,6 +72,11 @@ class AppSettings(BaseModel):
 
     theme: str | None = None
     """Textual theme name; ``None`` keeps the app's default."""
+    bindings: dict[str, str] = Field(default_factory=dict)
+    """Remapped keys (Textual's keymap): binding id -> keys, ``{"explorer.pivot_lead":
+    "ctrl+l"}``; the app's help screen (``?``) lists the ids. Not named "keymap": no
+    field of this file has "key" in its name (see test_config), so a secret has no
+    place that looks like it belongs here."""
 
 
 class Config(BaseModel):

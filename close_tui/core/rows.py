@@ -7,8 +7,9 @@ row keeps exactly those strings, already made terminal-safe, plus the event id a
 and user ids) are interned per store so a million rows share a few thousand objects.
 
 Order is the log's: newest ``date_updated`` first. :meth:`RowStore.append` adds older pages
-at the bottom in O(page); :meth:`RowStore.upsert` (live follow) updates known ids in
-place and merges new ones in at their place near the top.
+at the bottom in O(page); :meth:`RowStore.upsert` (live follow) merges new ones in at
+their place near the top and moves a consolidated one (newer ``date_updated``) to its
+new place, so times stay in order.
 
 Time formatting lives here too, as plain functions of (timestamp, mode, now), so the table
 and the CLI show times alike and tests need no terminal.
@@ -208,6 +209,8 @@ class UpsertResult:
     updated: int
     #: old index -> new index, for the cursor and the scroll position.
     remap: Callable[[int], int]
+    #: Updated rows that moved to a new place (their ``date_updated`` changed).
+    moved: int = 0
 
 
 def _identity(index: int) -> int:
@@ -307,33 +310,53 @@ class RowStore:
         return appended, updated
 
     def upsert(self, events: Sequence[Event]) -> UpsertResult:
-        """Live follow: update known ids in place, merge new ones in by ``date_updated``.
+        """Live follow: merge new events in by ``date_updated``; a known id with a newer
+        ``date_updated`` (consolidated) is updated and moved to its new place, so the
+        list stays newest first.
 
-        New events normally land at the top, but the log can reveal events out of order,
-        so each goes where the newest-first order puts it. Only the head of the list down
-        to the oldest new event is rebuilt, so a poll costs O(head), not O(rows).
+        New and moved events normally land near the top, so only the head of the list
+        down to the lowest affected row is rebuilt: a poll costs O(head), not O(rows).
         """
         fresh: list[EventRow] = []
+        moved: set[int] = set()  # id() of known rows whose date_updated changed
         updated = 0
         for event in events:
             row = self.make_row(event)
             known = self._by_id.get(row.event_id)
             if known is not None:
                 if row.updated >= known.updated:
+                    if row.updated > known.updated:
+                        moved.add(id(known))
                     known.replace_with(row)
                     updated += 1
                 continue
             self._by_id[row.event_id] = row
             fresh.append(row)
-        if not fresh:
+        if not fresh and not moved:
             return UpsertResult(0, updated, _identity)
 
-        fresh.sort(key=_newest_first)
         rows = self._rows
-        # Rows changed in place may break the order slightly; bisect still finds a sane spot.
-        head_end = bisect_right(rows, -fresh[-1].updated, key=_newest_first)
+        # Take the moved rows out (they lie near the top: the scan stops at the last one);
+        # what stays is in order again, and the new and moved rows are merged into it.
+        cut = 0
+        movers: list[EventRow] = []
+        if moved:
+            for index, row in enumerate(rows):
+                if id(row) in moved:
+                    movers.append(row)
+                    cut = index + 1
+                    if len(movers) == len(moved):
+                        break
+        incoming = sorted([*fresh, *movers], key=_newest_first)
+        staying = [row for row in rows[:cut] if id(row) not in moved]
+        oldest = _newest_first(incoming[-1])
+        if staying and _newest_first(staying[-1]) > oldest:
+            head_end = cut  # the oldest incoming row goes among those above the cut
+        else:
+            head_end = bisect_right(rows, oldest, lo=cut, key=_newest_first)
         old_head = rows[:head_end]
-        rows[:head_end] = list(merge(old_head, fresh, key=_newest_first))
+        staying.extend(rows[cut:head_end])
+        rows[:head_end] = list(merge(staying, incoming, key=_newest_first))
         inserted = len(fresh)
         new_positions = {id(row): index for index, row in enumerate(rows[: head_end + inserted])}
 
@@ -344,4 +367,4 @@ class RowStore:
                 return old_index
             return new_positions[id(old_head[old_index])]
 
-        return UpsertResult(inserted, updated, remap)
+        return UpsertResult(inserted, updated, remap, moved=len(moved))

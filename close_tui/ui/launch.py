@@ -13,15 +13,17 @@ from close_tui.heap import freeze_long_lived
 def launch(args: argparse.Namespace) -> int:
     from close_tui.core.credentials import CredentialStore, resolve_base_url
     from close_tui.session import SessionError, open_demo, open_session
-    from close_tui.ui.app import Account, CloseTuiApp, _profile_filter
+    from close_tui.ui.app import Account, CloseTuiApp, profile_filter
 
     if args.demo:
         session = open_demo(live=args.live, hostile=getattr(args, "hostile", False))
-        app = CloseTuiApp(session.client, organization=session.organization)
+        app = CloseTuiApp(session.client, organization=session.organization,
+                          keymap=user_keymap())
         freeze_long_lived()  # the emulator's organization lives as long as the app
         app.run()
         return 0
 
+    keymap = user_keymap()
     profile = args.profile or "default"
     try:
         base_url = resolve_base_url(args.base_url, args.profile, os.environ)
@@ -58,8 +60,20 @@ def launch(args: argparse.Namespace) -> int:
         client,
         account=account,
         organization=organization,
-        initial_filter=_profile_filter(account.profile),
+        initial_filter=profile_filter(account.profile),
+        keymap=keymap,
     )
     freeze_long_lived()
     app.run()
     return 0
+
+
+def user_keymap() -> dict[str, str]:
+    """The remapped keys (``settings.bindings``) of the config file: ``{}`` if there are
+    none, or the file cannot be read (a preference is no reason not to start)."""
+    from close_tui.core import config
+
+    try:
+        return dict(config.load_config().settings.bindings)
+    except Exception:
+        return {}

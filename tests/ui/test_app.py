@@ -37,13 +37,13 @@ async def test_first_page_shows_at_once(ui_emulator: Emulator, app_factory: AppF
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.row_count >= 50
+        assert app.explorer.table.row_count >= 50
         first = event_requests(ui_emulator, start)[0]
         assert first == {"_limit": "50"}
-        assert app.status.info.paging in ("more available", "loading…")
-        assert app.status.info.query.startswith("_limit=50")
-        assert "Los Pollos Hermanos" in app.status.info.organization
-        assert app.table.event_id_at(0) == ui_emulator.events()[0]["id"]
+        assert app.explorer.status.info.paging in ("more available", "loading…")
+        assert app.explorer.status.info.query.startswith("_limit=50")
+        assert "Los Pollos Hermanos" in app.explorer.status.info.organization
+        assert app.explorer.table.event_id_at(0) == ui_emulator.events()[0]["id"]
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ async def test_every_supported_combination_applies(
         start = len(ui_emulator.request_log)
         await pilot.press("f")
         for name, value in values.items():
-            field = app.form.field_input(name)
+            field = app.explorer.form.field_input(name)
             field.focus()
             field.value = value
             await pilot.pause()
@@ -69,9 +69,9 @@ async def test_every_supported_combination_applies(
         assert sent, "Apply sent no request"
         assert {k: v for k, v in sent[0].items() if k != "_limit"} == values
         expected = ui_emulator.expected(values)
-        shown = [app.table.event_id_at(i) for i in range(app.table.row_count)]
+        shown = [app.explorer.table.event_id_at(i) for i in range(app.explorer.table.row_count)]
         assert shown == [e["id"] for e in expected[: len(shown)]]
-        assert app.focused is app.table
+        assert app.focused is app.explorer.table
 
 
 async def test_unsupported_set_cannot_be_applied(
@@ -82,15 +82,15 @@ async def test_unsupported_set_cannot_be_applied(
         await settle(pilot)
         start = len(ui_emulator.request_log)
         await pilot.press("f")
-        app.form.field_input("action").value = "deleted"
+        app.explorer.form.field_input("action").value = "deleted"
         await pilot.pause()
         await pilot.press("enter")
         await settle(pilot)
         assert event_requests(ui_emulator, start) == []
-        assert app.form.current_filter is None
-        app.form.field_input("request_id").value = "req_" + "a" * 22
+        assert app.explorer.form.current_filter is None
+        app.explorer.form.field_input("request_id").value = "req_" + "a" * 22
         await pilot.pause()
-        assert app.form.field_input("lead_id").disabled
+        assert app.explorer.form.field_input("lead_id").disabled
 
 
 async def test_scrolling_to_the_end_loads_the_next_page_with_filters_resent(
@@ -100,16 +100,16 @@ async def test_scrolling_to_the_end_loads_the_next_page_with_filters_resent(
     app = app_factory(initial_filter=EventFilter(user_id=user))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        loaded = app.table.row_count
+        loaded = app.explorer.table.row_count
         start = len(ui_emulator.request_log)
         await pilot.press("end")
         await settle(pilot)
         sent = event_requests(ui_emulator, start)
         assert sent and all(p["user_id"] == user and p["_cursor"] for p in sent)
         assert all("_skip" not in p for p in sent)
-        assert app.table.row_count > loaded
+        assert app.explorer.table.row_count > loaded
         expected = [e["id"] for e in ui_emulator.expected({"user_id": user})]
-        shown = [app.table.event_id_at(i) for i in range(app.table.row_count)]
+        shown = [app.explorer.table.event_id_at(i) for i in range(app.explorer.table.row_count)]
         assert shown == expected[: len(shown)]
 
 
@@ -119,16 +119,16 @@ async def test_mouse_wheel_near_the_end_loads_more(
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        loaded = app.table.row_count
-        assert app.table.footer_state == "more"
+        loaded = app.explorer.table.row_count
+        assert app.explorer.table.footer_state == "more"
         for _ in range(40):  # the wheel, as the terminal reports it
-            app.table.post_message(
-                events.MouseScrollDown(app.table, 10, 10, 0, 1, 0, False, False, False)
+            app.explorer.table.post_message(
+                events.MouseScrollDown(app.explorer.table, 10, 10, 0, 1, 0, False, False, False)
             )
             await pilot.pause()
         await settle(pilot)
-        assert app.table.scroll_y > 0
-        assert app.table.row_count > loaded
+        assert app.explorer.table.scroll_y > 0
+        assert app.explorer.table.row_count > loaded
 
 
 async def test_a_stale_page_for_an_old_filter_is_dropped() -> None:
@@ -138,9 +138,9 @@ async def test_a_stale_page_for_an_old_filter_is_dropped() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         # The unfiltered first page is in flight (150 ms); switch filters before it lands.
-        app.apply_filter(EventFilter(lead_id=lead))
+        app.explorer.apply_filter(EventFilter(lead_id=lead))
         await settle(pilot)
-        shown = {app.table.event_id_at(i) for i in range(app.table.row_count)}
+        shown = {app.explorer.table.event_id_at(i) for i in range(app.explorer.table.row_count)}
         expected = {e["id"] for e in emulator.expected({"lead_id": lead})}
         assert shown and shown <= expected
 
@@ -154,10 +154,10 @@ async def test_highlighting_a_row_fetches_it_by_id(
         start = len(ui_emulator.request_log)
         await pilot.press("down", "down")
         await settle(pilot)
-        target = app.table.event_id_at(2)
+        target = app.explorer.table.event_id_at(2)
         paths = [r.path for r in ui_emulator.request_log[start:]]
         assert f"/api/v1/event/{target}/" in paths
-        assert app.detail.event is not None and app.detail.event.id == target
+        assert app.explorer.detail.event is not None and app.explorer.detail.event.id == target
         # Cached: going back to it does not fetch again.
         await pilot.press("up", "down")
         await settle(pilot)
@@ -175,12 +175,12 @@ async def test_enter_opens_a_hidden_detail_pane(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("d")
-        assert not app.detail.display
+        assert not app.explorer.detail.display
         await pilot.press("enter")
         await settle(pilot)
-        assert app.detail.display
-        assert app.detail.event is not None
-        assert app.detail.event.id == app.table.cursor_event_id
+        assert app.explorer.detail.display
+        assert app.explorer.detail.event is not None
+        assert app.explorer.detail.event.id == app.explorer.table.cursor_event_id
 
 
 async def test_copy_id_and_json(ui_emulator: Emulator, app_factory: AppFactory) -> None:
@@ -188,20 +188,20 @@ async def test_copy_id_and_json(ui_emulator: Emulator, app_factory: AppFactory) 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("y")
-        assert app.clipboard == app.table.cursor_event_id
+        assert app.clipboard == app.explorer.table.cursor_event_id
         await pilot.press("Y")
-        assert app.detail.event is not None
-        assert app.detail.event.id in app.clipboard and app.clipboard.startswith("{")
+        assert app.explorer.detail.event is not None
+        assert app.explorer.detail.event.id in app.clipboard and app.clipboard.startswith("{")
 
 
 async def test_time_modes_cycle(ui_emulator: Emulator, app_factory: AppFactory) -> None:
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        modes = [app.table.time_mode]
+        modes = [app.explorer.table.time_mode]
         for _ in range(3):
             await pilot.press("t")
-            modes.append(app.table.time_mode)
+            modes.append(app.explorer.table.time_mode)
         assert modes == ["local", "utc", "relative", "local"]
 
 
@@ -212,12 +212,12 @@ async def test_help_shows_the_keys_for_the_focus(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen) and app.screen.scope == "table"
+        assert isinstance(app.screen, HelpScreen) and app.screen.where == "Event table"
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f")
         await pilot.press("f1")
-        assert isinstance(app.screen, HelpScreen) and app.screen.scope == "form"
+        assert isinstance(app.screen, HelpScreen) and app.screen.where == "Filter form"
 
 
 async def test_letters_typed_in_the_form_are_text_not_commands(
@@ -229,10 +229,10 @@ async def test_letters_typed_in_the_form_are_text_not_commands(
         await pilot.press("f")
         await pilot.press("q", "d", "t", "r", "L", "F", "o", "slash", "backspace")
         await pilot.pause()
-        assert app.is_running and app.detail.display
-        assert app.table.time_mode == "local"
-        assert app.follower is None and not app.local_bar.editing
-        assert len(app.history) == 1 and app.current_filter == EventFilter()
+        assert app.is_running and app.explorer.detail.display
+        assert app.explorer.table.time_mode == "local"
+        assert app.explorer.follow.follower is None and not app.explorer.local_bar.editing
+        assert len(app.explorer.history) == 1 and app.explorer.current_filter == EventFilter()
 
 
 async def test_quit_with_q(ui_emulator: Emulator, app_factory: AppFactory) -> None:
@@ -249,9 +249,10 @@ async def test_wrong_key_is_shown_not_crashed_on(ui_emulator: Emulator) -> None:
     app = make_app(client=client)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.footer_state == "error"
-        assert "401" in app.status.info.error or "auth" in app.status.info.error.lower()
-        assert "NotTheKey" not in app.status.info.error
+        assert app.explorer.table.footer_state == "error"
+        error = app.explorer.status.info.error
+        assert "401" in error or "auth" in error.lower()
+        assert "NotTheKey" not in app.explorer.status.info.error
 
 
 async def test_server_errors_are_shown_and_r_retries() -> None:
@@ -262,13 +263,13 @@ async def test_server_errors_are_shown_and_r_retries() -> None:
     app = make_app(emulator)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.footer_state == "error"
-        assert "503" in app.table.footer_message
+        assert app.explorer.table.footer_state == "error"
+        assert "503" in app.explorer.table.footer_message
         emulator.config.fault_rate = 0.0
         await pilot.press("r")
         await settle(pilot)
-        assert app.table.footer_state in ("more", "end")
-        assert app.table.row_count > 0 and app.status.info.error == ""
+        assert app.explorer.table.footer_state in ("more", "end")
+        assert app.explorer.table.row_count > 0 and app.explorer.status.info.error == ""
 
 
 async def test_a_dead_network_is_shown(ui_emulator: Emulator) -> None:
@@ -284,17 +285,17 @@ async def test_a_dead_network_is_shown(ui_emulator: Emulator) -> None:
     app = make_app(client=client)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.footer_state == "error"
-        assert app.status.info.error
+        assert app.explorer.table.footer_state == "error"
+        assert app.explorer.status.info.error
 
 
 async def test_a_vanished_event_says_so(ui_emulator: Emulator, app_factory: AppFactory) -> None:
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.show_detail("ev_0000000000000000000000")
+        app.explorer.show_detail("ev_0000000000000000000000")
         await settle(pilot)
-        header: Any = app.detail.query_one("#detail-header").render()
+        header: Any = app.explorer.detail.query_one("#detail-header").render()
         assert "no longer available" in str(header)
 
 
@@ -307,7 +308,7 @@ async def test_the_last_applied_filter_is_reported(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f")
-        app.form.field_input("lead_id").value = lead
+        app.explorer.form.field_input("lead_id").value = lead
         await pilot.pause()
         await pilot.press("enter")
         await settle(pilot)
@@ -322,7 +323,7 @@ async def test_help_lists_the_investigate_keys_and_nothing_is_coming_soon(
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        table: Any = app.screen._render_keys()  # a rich Table: check its cells
+        table: Any = app.screen.render_keys()  # a rich Table: check its cells
         cells = [str(cell) for column in table.columns for cell in column._cells]
         for expected in ("Investigate", "This lead's events", "Back", "Follow",
                          "Local filter (/)", "Lead in Close (link)", "Export to a file"):

@@ -363,13 +363,13 @@ async def test_in_the_app_escape_clears_the_search_then_goes_back_to_the_table(
     app = make_app(ui_emulator)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.detail.event is not None
-        app.detail.show_tab("json")
-        app.detail.json_view.focus()
+        assert app.explorer.detail.event is not None
+        app.explorer.detail.show_tab("json")
+        app.explorer.detail.json_view.focus()
         await pilot.press("slash", "e", "v", "_", "enter")
-        lines = app.detail.json_view.lines
+        lines = app.explorer.detail.json_view.lines
         assert lines.match_count >= 1 and lines.has_focus
         await pilot.press("escape")
         assert lines.search_query == "" and lines.has_focus
         await pilot.press("escape")
-        assert app.focused is app.table
+        assert app.focused is app.explorer.table

@@ -357,7 +357,7 @@ async def test_hostile_text_is_shown_literally_and_never_acts() -> None:
         assert app.is_running
 
 
-async def test_upsert_updates_in_place_and_inserts_new_at_the_top() -> None:
+async def test_upsert_moves_an_updated_row_to_its_place_and_inserts_new_at_the_top() -> None:
     app = TableApp()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(EventTable)
@@ -372,18 +372,35 @@ async def test_upsert_updates_in_place_and_inserts_new_at_the_top() -> None:
         assert table.row_count == 22
         ids = [table.event_id_at(index) for index in range(table.row_count)]
         assert len(set(ids)) == 22
-        assert ids[:3] == [make_event(0).id, make_event(1).id, make_event(10).id]
-        assert ids.index(make_event(15).id) == 7  # stays where it was (5), shifted by 2
-        assert "edited text" in row_line(table, 7)
+        # The consolidated event is the newest now: it moves to the top, times stay in order.
+        assert ids[:4] == [make_event(15).id, make_event(0).id, make_event(1).id,
+                           make_event(10).id]
+        stamps = [table.row_at(index).updated for index in range(table.row_count)]
+        assert stamps == sorted(stamps, reverse=True)
+        assert "edited text" in row_line(table, 0)
         # The cursor follows its event.
         assert table.cursor_event_id == make_event(12).id
-        assert table.cursor_index == 4
+        assert table.cursor_index == 5
         # Again, plus an older page overlapping what is loaded: still no duplicates.
         table.upsert_events([make_event(0), make_event(1)])
         table.append_events(page(25, 10))
         await pilot.pause()
         assert table.row_count == 27
         assert len({table.event_id_at(i) for i in range(table.row_count)}) == 27
+
+
+async def test_an_update_alone_moves_its_row_and_the_cursor_follows() -> None:
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(EventTable)
+        table.append_events(page(0, 10))
+        table.move_cursor(6)
+        newer = (NOW - timedelta(seconds=62, milliseconds=500)).replace(tzinfo=None).isoformat()
+        table.upsert_events([make_event(6, date_updated=newer)])  # now between 2 and 3
+        await pilot.pause()
+        ids = [table.event_id_at(index) for index in range(table.row_count)]
+        assert ids == [make_event(i).id for i in (0, 1, 2, 6, 3, 4, 5, 7, 8, 9)]
+        assert table.cursor_event_id == make_event(6).id and table.cursor_index == 3
 
 
 async def test_upsert_places_late_events_by_date() -> None:

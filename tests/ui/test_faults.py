@@ -78,7 +78,8 @@ async def test_every_fault_kind_is_retried_while_keys_still_work(
     app = make_app(client=gated_client(fault_emulator, gate))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        first_page = [app.table.event_id_at(i) for i in range(app.table.row_count)]
+        table = app.explorer.table
+        first_page = [table.event_id_at(i) for i in range(table.row_count)]
         assert first_page
         for kind in ("html502", "503", "drop", "slow", "truncated", "content_type"):
             gate.close()
@@ -88,24 +89,24 @@ async def test_every_fault_kind_is_retried_while_keys_still_work(
             await pilot.press("r")  # reload: the first request meets the fault
             await wait_until(pilot, lambda w=waits: len(gate.waits) > w, f"a retry after {kind}")
             # The request is now waiting to be retried; the app says so …
-            await wait_until(pilot, lambda: "retrying in" in app.status.info.activity,
+            await wait_until(pilot, lambda: "retrying in" in app.explorer.status.info.activity,
                              "the status bar's retry notice")
-            activity = app.status.info.activity
+            activity = app.explorer.status.info.activity
             assert "retrying in 3.0 s" in activity, activity
-            summary = app.status.status_lines()[0].plain
+            summary = app.explorer.status.status_lines()[0].plain
             assert "retrying in 3.0 s" in summary
             # … and still answers keys (the table is empty while reloading: use the form).
             await pilot.press("f")
             await pilot.press("escape")
             await pilot.pause()
-            assert app.focused is app.table, kind
+            assert app.focused is app.explorer.table, kind
             # The fault clears; the retry succeeds and the same events come back.
             fault_emulator.config.fault_rate = 0.0
             gate.open()
             await settle(pilot)
-            assert app.status.info.activity == ""
-            assert app.status.info.error == ""
-            assert [app.table.event_id_at(i) for i in range(len(first_page))] == first_page
+            assert app.explorer.status.info.activity == ""
+            assert app.explorer.status.info.error == ""
+            assert [app.explorer.table.event_id_at(i) for i in range(len(first_page))] == first_page
             assert app.is_running
 
 
@@ -116,24 +117,24 @@ async def test_the_cursor_moves_while_the_next_page_is_being_retried(
     app = make_app(client=gated_client(fault_emulator, gate))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        rows = app.table.row_count
+        rows = app.explorer.table.row_count
         fault_emulator.config.fault_kinds = ("slow",)
         fault_emulator.config.fault_rate = 1.0
         await pilot.press("end")  # near the end: the next page is requested and times out
         await wait_until(pilot, lambda: bool(gate.waits), "a retry of the next page")
-        assert "timeout: retrying in" in app.status.info.activity
-        cursor = app.table.cursor_index
+        assert "timeout: retrying in" in app.explorer.status.info.activity
+        cursor = app.explorer.table.cursor_index
         assert cursor is not None
         for _ in range(5):
             await pilot.press("up")
         await pilot.pause()
-        assert app.table.cursor_index == cursor - 5  # keys work during the retry
-        assert app.loading
+        assert app.explorer.table.cursor_index == cursor - 5  # keys work during the retry
+        assert app.explorer.feed.loading
         fault_emulator.config.fault_rate = 0.0
         gate.open()
         await settle(pilot)
-        assert app.table.row_count > rows
-        assert app.table.cursor_index == cursor - 5
+        assert app.explorer.table.row_count > rows
+        assert app.explorer.table.cursor_index == cursor - 5
 
 
 async def test_a_429_storm_waits_the_decimal_reset_of_a_semicolon_header() -> None:
@@ -152,15 +153,15 @@ async def test_a_429_storm_waits_the_decimal_reset_of_a_semicolon_header() -> No
         # meets 429 and waits exactly what the header says.
         await wait_until(pilot, lambda: bool(gate.waits), "a 429 wait")
         assert gate.waits[0] == pytest.approx(0.75)
-        assert "rate limited (429): retrying in 0.8 s" in app.status.info.activity
+        assert "rate limited (429): retrying in 0.8 s" in app.explorer.status.info.activity
         await pilot.press("down")  # still answering
         clock.advance(0.75)  # the window is over
         gate.open()
         await settle(pilot)
-        assert app.status.info.activity == ""
-        assert app.status.info.error == ""
-        assert app.table.row_count > 0
-        assert app.detail.event is not None
+        assert app.explorer.status.info.activity == ""
+        assert app.explorer.status.info.error == ""
+        assert app.explorer.table.row_count > 0
+        assert app.explorer.detail.event is not None
         statuses = [r.status for r in emulator.request_log]
         assert 429 in statuses and statuses[-1] == 200
 

@@ -96,14 +96,12 @@ def apply_enabled(form: FilterForm) -> bool:
 
 
 def send_key(pilot: Pilot[None], key: str, char: str | None = None) -> None:
-    """Send one key event through the driver, as ``Pilot.press`` does, without its
+    """Post one key event to the app, as the driver does for ``Pilot.press``, without its
     per-key wait for CPU idle (~60-90 ms a key on a busy machine, which made these tests
     take over a minute); callers wait for the effect they need instead."""
-    driver = pilot.app._driver
-    assert driver is not None
     event = events.Key(key, char)
     event.set_sender(pilot.app)
-    driver.send_message(event)
+    pilot.app.post_message(event)
 
 
 async def tab(pilot: Pilot[None]) -> None:

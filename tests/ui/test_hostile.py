@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 from rich.segment import Segment
+from textual.errors import NoWidget
+from textual.geometry import Region
+from textual.strip import Strip
 from ui_support import UI_NOW, make_app, settle
 
 from close_tui.core.sanitize import has_controls
@@ -57,13 +60,47 @@ def watched_app(emulator: Emulator, **kw: Any) -> WatchedApp:
     return app
 
 
+def screen_strips(app: CloseTuiApp) -> list[Strip]:
+    """Every line of the screen as drawn, through public API: the widget on top at each
+    cell (``get_widget_at``) and its own rendering of that line (``render_lines``), cut
+    into runs of cells that belong to the same widget."""
+    screen = app.screen
+    width, height = screen.size
+    strips: list[Strip] = []
+    for y in range(height):
+        owners: list[tuple[Any, Region] | None] = []
+        for x in range(width):
+            try:
+                owners.append(screen.get_widget_at(x, y))
+            except NoWidget:
+                owners.append(None)
+        parts: list[Strip] = []
+        x = 0
+        while x < width:
+            owner = owners[x]
+            end = x + 1
+            while end < width and owners[end] is not None and owner is not None and (
+                    owners[end][0] is owner[0]):  # type: ignore[index]
+                end += 1
+            if owner is None:
+                parts.append(Strip.blank(1))
+            else:
+                widget, region = owner
+                lines = widget.render_lines(Region(0, y - region.y, region.width, 1))
+                line = lines[0] if lines else Strip.blank(region.width)
+                parts.append(line.crop(x - region.x, end - region.x))
+            x = end
+        strips.append(Strip.join(parts).simplify())
+    return strips
+
+
 def screen_segments(app: CloseTuiApp) -> Iterator[Segment]:
-    for strip in app.screen._compositor.render_strips():
+    for strip in screen_strips(app):
         yield from strip
 
 
 def screen_lines(app: CloseTuiApp) -> list[str]:
-    return [strip.text for strip in app.screen._compositor.render_strips()]
+    return [strip.text for strip in screen_strips(app)]
 
 
 def screen_text(app: CloseTuiApp) -> str:
@@ -93,8 +130,8 @@ def hostile_rows(app: CloseTuiApp, emulator: Emulator) -> dict[str, int]:
         hostile.HOSTILE_OBJECT_ID,
     }
     found: dict[str, int] = {}
-    for index in range(app.table.row_count):
-        raw = emulator.event(app.table.event_id_at(index))
+    for index in range(app.explorer.table.row_count):
+        raw = emulator.event(app.explorer.table.event_id_at(index))
         assert raw is not None
         if raw["object_id"] in hostile_objects:
             found[f"{raw['object_type']}/{raw['action']}"] = index
@@ -102,8 +139,8 @@ def hostile_rows(app: CloseTuiApp, emulator: Emulator) -> dict[str, int]:
 
 
 async def open_row(pilot: Any, app: CloseTuiApp, index: int) -> None:
-    app.table.focus()
-    app.table.move_cursor(index)
+    app.explorer.table.focus()
+    app.explorer.table.move_cursor(index)
     await pilot.press("enter")
     await settle(pilot)
 
@@ -133,10 +170,10 @@ async def test_table_and_status_bar_show_hostile_text_literally(
                 await settle(pilot)
         assert_safe(app)
         # The app still answers keys.
-        before = app.table.cursor_index
+        before = app.explorer.table.cursor_index
         await pilot.press("down")
         await settle(pilot)
-        assert app.table.cursor_index == (before or 0) + 1
+        assert app.explorer.table.cursor_index == (before or 0) + 1
 
 
 async def test_every_hostile_event_opens_safely_in_both_tabs(
@@ -147,14 +184,14 @@ async def test_every_hostile_event_opens_safely_in_both_tabs(
         await settle(pilot)
         for kind, index in hostile_rows(app, hostile_emulator).items():
             await open_row(pilot, app, index)
-            event = app.detail.event
-            assert event is not None and event.id == app.table.event_id_at(index), kind
+            event = app.explorer.detail.event
+            assert event is not None and event.id == app.explorer.table.event_id_at(index), kind
             for tab in ("changes", "json"):
-                app.detail.show_tab(tab)
+                app.explorer.detail.show_tab(tab)
                 await settle(pilot)
                 assert_safe(app)
             # The whole JSON view, not only the part on screen, is free of controls.
-            lines = app.detail.json_view.lines
+            lines = app.explorer.detail.json_view.lines
             for row in lines.row_texts():
                 assert not has_controls(row), (kind, row)
             if kind == "activity.note/created":
@@ -167,11 +204,11 @@ async def test_every_hostile_event_opens_safely_in_both_tabs(
 
 
 async def check_the_64_kb_note(pilot: Any, app: WatchedApp) -> None:
-    event = app.detail.event
+    event = app.explorer.detail.event
     assert event is not None
     note = event.data["note"]
     assert len(note.encode()) > 60_000 and note == hostile.long_note()
-    assert app.detail.json_view.lines.search("SE9TVElMRQ") >= 1
+    assert app.explorer.detail.json_view.lines.search("SE9TVElMRQ") >= 1
     await settle(pilot)
     assert_safe(app)
 
@@ -183,7 +220,7 @@ def _refuse(name: str) -> Any:
 async def check_huge_and_deep_data(pilot: Any, app: WatchedApp) -> None:
     header = "\n".join(screen_lines(app)[:15])
     assert "custom_object.[bold]Evil[/]␛[2J" in header
-    event = app.detail.event
+    event = app.explorer.detail.event
     assert event is not None
     # 10**400 arrives as an int (Python keeps big integers exact); 1e400, 1e-400 and a
     # 5,000-digit integer, which no int or float holds, arrive exact (core.jsonnum).
@@ -192,7 +229,7 @@ async def check_huge_and_deep_data(pilot: Any, app: WatchedApp) -> None:
     assert event.data["tiny_float"] == Decimal("1e-400")
     assert event.data["long_int"] == Decimal("9" * 5000)
     assert len(event.data["big_array"]) == hostile.ARRAY_LENGTH
-    lines = app.detail.json_view.lines
+    lines = app.explorer.detail.json_view.lines
     lines.unfold_all()
     await settle(pilot)
     rows = lines.row_texts()
@@ -231,7 +268,7 @@ async def _draw_changes_of_the_hostile_update(emulator: Emulator) -> str:
     async with app.run_test(size=(200, 90)) as pilot:
         await settle(pilot)
         await open_row(pilot, app, hostile_rows(app, emulator)["lead/updated"])
-        app.detail.show_tab("changes")
+        app.explorer.detail.show_tab("changes")
         await settle(pilot)
         assert_safe(app)
         return screen_text(app)
@@ -257,9 +294,10 @@ async def test_a_hostile_paste_and_its_notification(hostile_emulator: Emulator) 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f")
-        app.form.paste_text(f"lead_{hostile.OSC52}{hostile.MARKUP_CLICK}", target="user_id")
+        form = app.explorer.form
+        form.paste_text(f"lead_{hostile.OSC52}{hostile.MARKUP_CLICK}", target="user_id")
         await settle(pilot)
-        app.form.paste_text(hostile.EVERYTHING, target="object_type")
+        app.explorer.form.paste_text(hostile.EVERYTHING, target="object_type")
         await settle(pilot)
         assert_safe(app)
         text = screen_text(app)
@@ -275,7 +313,7 @@ async def test_a_terminal_of_40_by_10_shows_something_and_survives(
     app = watched_app(hostile_emulator)
     async with app.run_test(size=(40, 10)) as pilot:
         await settle(pilot)
-        assert app.table.row_count > 0
+        assert app.explorer.table.row_count > 0
         for key in ("down", "down", "enter", "d", "f", "escape", "question_mark"):
             await pilot.press(key)
             await settle(pilot)

@@ -7,15 +7,8 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from close_tui.ui.widgets.json_view import (
-    MAX_ITEMS,
-    JsonLines,
-    JsonView,
-    _document_order,
-    copy_text,
-    jq_path,
-    pivot_field,
-)
+from close_tui.core.json_tree import MAX_ITEMS
+from close_tui.ui.widgets.json_view import JsonLines, JsonView
 
 DOC: dict[str, Any] = {
     "id": "ev_1",
@@ -63,35 +56,6 @@ def cursor_at(lines: JsonLines) -> tuple[str | int, ...]:
 def go_to(lines: JsonLines, path: tuple[str | int, ...]) -> None:
     assert lines.reveal(path)
     assert cursor_at(lines) == path
-
-
-# ----------------------------------------------------------------------- pure helpers
-
-
-def test_jq_paths() -> None:
-    assert jq_path(()) == "."
-    assert jq_path(("data", "status_label")) == ".data.status_label"
-    assert jq_path(("data", "items", 3)) == ".data.items[3]"
-    assert jq_path(("weird key",)) == '.["weird key"]'
-    assert jq_path(("data", "custom.cf_x")) == '.data["custom.cf_x"]'
-    assert jq_path(("data", 'q"uote')) == '.data["q\\"uote"]'
-
-
-def test_pivot_fields_by_prefix() -> None:
-    assert pivot_field("lead_abc") == "lead_id"
-    assert pivot_field("user_abc") == "user_id"
-    assert pivot_field("req_abc") == "request_id"
-    for value in ("acti_a", "cont_a", "oppo_a", "task_a"):
-        assert pivot_field(value) == "object_id"
-    not_ids: tuple[object, ...] = ("ev_abc", "orga_abc", "lead_", "hello", 3, None, "stat_x")
-    for other in not_ids:
-        assert pivot_field(other) is None
-
-
-def test_copy_text() -> None:
-    assert copy_text("raw \x1b text") == "raw \x1b text"
-    assert copy_text(None) == "null"
-    assert copy_text({"a": [1]}) == '{\n  "a": [\n    1\n  ]\n}'
 
 
 # ----------------------------------------------------------------------- folding
@@ -220,19 +184,6 @@ async def test_search_from_a_closing_line_skips_what_it_closes() -> None:
         lines.move_cursor(closing[-1])
         await pilot.press("N")
         assert cursor_at(lines) == ("a", "b", "hit")
-
-
-def test_document_order_of_paths() -> None:
-    doc = {"z": {"k": [0, {"y": 1, "x": 2}]}, "a": 3}
-    order = _document_order
-    assert order(doc, ("a",), ("z",), False) == 1  # insertion order, not alphabetical
-    assert order(doc, ("z", "k", 1, "x"), ("z", "k", 1, "y"), False) == 1
-    assert order(doc, ("z", "k", 0), ("z", "k", 1, "x"), False) == -1
-    assert order(doc, ("z", "k"), ("z", "k"), False) == 0
-    assert order(doc, ("z", "k"), ("z", "k"), True) == -1  # above its closing line
-    assert order(doc, ("z", "k", 1), ("z", "k"), False) == 1  # inside: after its first line
-    assert order(doc, ("z", "k", 1), ("z", "k"), True) == -1  # but before its closing line
-    assert order(doc, ("z",), ("z", "k", 0), False) == -1  # an ancestor is above
 
 
 async def test_search_finds_and_unfolds_hidden_matches() -> None:

@@ -30,10 +30,10 @@ class PollGate:
 
 async def wait_for_poll(pilot: Any, app: CloseTuiApp, polls: int) -> None:
     for _ in range(400):
-        if app.follow_polls >= polls:
+        if app.explorer.follow.polls >= polls:
             break
         await pilot.pause()
-    assert app.follow_polls >= polls, "the follow poll did not complete"
+    assert app.explorer.follow.polls >= polls, "the follow poll did not complete"
     await pilot.pause()
 
 
@@ -46,7 +46,7 @@ def live_app() -> tuple[CloseTuiApp, Emulator, FakeClock, PollGate]:
 
 
 def table_rows(app: CloseTuiApp) -> dict[str, float]:
-    rows = [app.table.row_at(i) for i in range(app.table.row_count)]
+    rows = [app.explorer.table.row_at(i) for i in range(app.explorer.table.row_count)]
     ids = [row.event_id for row in rows]
     assert len(ids) == len(set(ids)), "an event is shown twice"
     return {row.event_id: row.updated for row in rows}
@@ -59,7 +59,7 @@ async def test_follow_keeps_the_table_equal_to_the_truth() -> None:
         before = set(table_rows(app))
         await pilot.press("F")
         await wait_for_poll(pilot, app, 1)
-        assert "following" in app.breadcrumb.badge
+        assert "following" in app.explorer.breadcrumb.badge
         first_seen: dict[str, float] = {}
         moved: set[str] = set()
         for poll in range(2, 26):  # 24 polls over four minutes of live traffic
@@ -70,7 +70,7 @@ async def test_follow_keeps_the_table_equal_to_the_truth() -> None:
                 if event_id in first_seen and stamp > first_seen[event_id]:
                     moved.add(event_id)
                 first_seen.setdefault(event_id, stamp)
-        follower = app.follower
+        follower = app.explorer.follow.follower
         assert follower is not None and follower.started_since is not None
         truth = {
             e["id"]: parse_api_datetime(e["date_updated"]).timestamp()
@@ -83,15 +83,15 @@ async def test_follow_keeps_the_table_equal_to_the_truth() -> None:
         assert not set(truth) - set(shown), "follow missed events"
         assert {i: shown[i] for i in truth} == truth, "a consolidated event kept an old date"
         assert moved, "no consolidated event was updated in place"
-        assert not app.pending
-        # Newest first, as the log orders them (a consolidated row stays where it was).
-        rows = [app.table.row_at(i) for i in range(app.table.row_count)]
-        stamps = [row.updated for row in rows if row.event_id not in moved]
-        assert stamps == sorted(stamps, reverse=True)
+        assert not app.explorer.follow.queue.pending
+        # Newest first, as the log orders them: a consolidated row moved to its new place.
+        rows = [app.explorer.table.row_at(i) for i in range(app.explorer.table.row_count)]
+        stamps = [row.updated for row in rows]
+        assert stamps == sorted(stamps, reverse=True), "times out of order"
         assert gate.delays and all(d == 5.0 for d in gate.delays)
         await pilot.press("F")
         await pilot.pause()
-        assert app.follower is None and app.breadcrumb.badge == ""
+        assert app.explorer.follow.follower is None and app.explorer.breadcrumb.badge == ""
 
 
 async def test_follow_pauses_below_the_top_and_home_resumes() -> None:
@@ -102,25 +102,25 @@ async def test_follow_pauses_below_the_top_and_home_resumes() -> None:
         await wait_for_poll(pilot, app, 1)
         await pilot.press("pagedown")
         await pilot.pause()
-        assert not app.table.at_top
-        top_id = app.table.event_id_at(0)
-        cursor_id = app.table.cursor_event_id
-        rows = app.table.row_count
+        assert not app.explorer.table.at_top
+        top_id = app.explorer.table.event_id_at(0)
+        cursor_id = app.explorer.table.cursor_event_id
+        rows = app.explorer.table.row_count
         for poll in range(2, 6):
             clock.advance(15)
             gate.release()
             await wait_for_poll(pilot, app, poll)
-        assert app.pending, "no new event in a minute of live traffic"
-        assert app.table.event_id_at(0) == top_id and app.table.row_count == rows
-        assert app.table.cursor_event_id == cursor_id  # the reader is not disturbed
-        assert f"+{len(app.pending)} new" in app.breadcrumb.badge
-        waiting = set(app.pending)
+        assert app.explorer.follow.queue.pending, "no new event in a minute of live traffic"
+        assert app.explorer.table.event_id_at(0) == top_id and app.explorer.table.row_count == rows
+        assert app.explorer.table.cursor_event_id == cursor_id  # the reader is not disturbed
+        assert f"+{len(app.explorer.follow.queue.pending)} new" in app.explorer.breadcrumb.badge
+        waiting = set(app.explorer.follow.queue.pending)
         await pilot.press("home")
         await pilot.pause()
-        assert not app.pending and "new" not in app.breadcrumb.badge
-        assert app.table.cursor_index == 0
+        assert not app.explorer.follow.queue.pending and "new" not in app.explorer.breadcrumb.badge
+        assert app.explorer.table.cursor_index == 0
         assert waiting <= set(table_rows(app))
-        assert app.table.flashing >= waiting
+        assert app.explorer.table.flashing >= waiting
         await pilot.press("F")
         await pilot.pause()
 
@@ -129,7 +129,7 @@ async def test_follow_respects_the_local_filter_and_navigation_stops_it() -> Non
     app, _emulator, clock, gate = live_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.set_local_filter("action=updated")
+        app.explorer.set_local_filter("action=updated")
         await settle(pilot)
         await pilot.press("F")
         await wait_for_poll(pilot, app, 1)
@@ -137,8 +137,8 @@ async def test_follow_respects_the_local_filter_and_navigation_stops_it() -> Non
             clock.advance(20)
             gate.release()
             await wait_for_poll(pilot, app, poll)
-        actions = {app.table.row_at(i).action for i in range(app.table.row_count)}
+        actions = {app.explorer.table.row_at(i).action for i in range(app.explorer.table.row_count)}
         assert actions == {"updated"}
         await pilot.press("backspace")
         await pilot.pause()
-        assert app.follower is None
+        assert app.explorer.follow.follower is None

@@ -1,4 +1,5 @@
-"""SVG snapshots of the explorer's screens (seeded data, frozen clock, UTC, 120×40).
+"""SVG snapshots of the explorer's screens (seeded data, frozen clock, UTC, 120×40, and
+the 80×24 and 60×15 layouts).
 
 Update them deliberately with ``pytest tests/ui/test_snapshots.py --snapshot-update``
 after looking at the new pictures.
@@ -58,8 +59,8 @@ def test_detail_of_an_update(snap_compare: Any, ui_emulator: Emulator) -> None:
         object_type="opportunity", object_id=update["object_id"]))
 
     async def open_it(pilot: Pilot[Any]) -> None:
-        index = pilot.app.table.index_of(update["id"])  # type: ignore[attr-defined]
-        pilot.app.table.move_cursor(index)  # type: ignore[attr-defined]
+        index = pilot.app.explorer.table.index_of(update["id"])  # type: ignore[attr-defined]
+        pilot.app.explorer.table.move_cursor(index)  # type: ignore[attr-defined]
         await pilot.press("enter")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=prepared(open_it))
@@ -79,15 +80,24 @@ def test_error(snap_compare: Any, ui_emulator: Emulator) -> None:
 
 
 def test_empty_result(snap_compare: Any, ui_emulator: Emulator) -> None:
-    app = make_app(ui_emulator, initial_filter=EventFilter(request_id="req_" + "0" * 22))
-    assert snap_compare(app, terminal_size=SIZE, run_before=prepared())
+    """A filter nothing matches, applied from the whole log: the footer says so and the
+    detail pane no longer shows the event highlighted before."""
+    async def apply_it(pilot: Pilot[Any]) -> None:
+        pilot.app.explorer.apply_filter(  # type: ignore[attr-defined]
+            EventFilter(request_id="req_" + "0" * 22))
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE,
+                        run_before=prepared(apply_it))
 
 
 def test_form_explains_a_partial_combination(snap_compare: Any, ui_emulator: Emulator) -> None:
     async def type_action(pilot: Pilot[Any]) -> None:
         await pilot.press("f")
-        field = pilot.app.form.field_input("request_id")  # type: ignore[attr-defined]
+        field = pilot.app.explorer.form.field_input("request_id")  # type: ignore[attr-defined]
+        # Focus first, then type: focusing selects what a field holds (select_on_focus),
+        # and a deferred focus landing after the value would select it in some runs.
         field.focus()
+        await settle(pilot)
         field.value = "req_" + "0" * 22
         await pilot.pause()
 
@@ -101,7 +111,7 @@ def test_pivot_breadcrumb(snap_compare: Any, ui_emulator: Emulator) -> None:
                       if e["object_type"] == "lead")
 
     async def pivot(pilot: Pilot[Any]) -> None:
-        pilot.app.table.move_cursor(lead_event)  # type: ignore[attr-defined]
+        pilot.app.explorer.table.move_cursor(lead_event)  # type: ignore[attr-defined]
         await settle(pilot)
         await pilot.press("L")
 
@@ -110,7 +120,7 @@ def test_pivot_breadcrumb(snap_compare: Any, ui_emulator: Emulator) -> None:
 
 def test_local_filter_counter(snap_compare: Any, ui_emulator: Emulator) -> None:
     async def local(pilot: Pilot[Any]) -> None:
-        pilot.app.set_local_filter("user_id=null changed_fields~status")  # type: ignore[attr-defined]
+        pilot.app.explorer.set_local_filter("user_id=null changed_fields~status")  # type: ignore[attr-defined]
 
     assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(local))
 
@@ -147,9 +157,40 @@ def test_follow_new_badge(snap_compare: Any) -> None:
             clock.advance(20)
             tickets.put_nowait(None)
             for _ in range(400):
-                if pilot.app.follow_polls >= polls:  # type: ignore[attr-defined]
+                if pilot.app.explorer.follow.polls >= polls:  # type: ignore[attr-defined]
                     break
                 await pilot.pause()
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=follow)
+
+
+def test_layout_80x24(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """80×24 with the detail pane open: the table keeps TIME and ACTION; a key bar fits."""
+    assert snap_compare(make_app(ui_emulator), terminal_size=(80, 24), run_before=prepared())
+
+
+def test_layout_60x15(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """60×15: the table alone, the key bar whole on the last line."""
+    assert snap_compare(make_app(ui_emulator), terminal_size=(60, 15), run_before=prepared())
+
+
+def test_layout_60x15_detail(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """60×15 after Enter: the detail pane over the table; Esc goes back."""
+    async def open_it(pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=(60, 15),
+                        run_before=prepared(open_it))
+
+
+def test_help_in_the_detail_pane(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """F1 in the JSON view: its keys (Space folds a node), no local filter syntax."""
+    async def ask(pilot: Pilot[Any]) -> None:
+        explorer = pilot.app.explorer  # type: ignore[attr-defined]
+        explorer.detail.show_tab("json")
+        explorer.detail.json_view.focus()
+        await settle(pilot)
+        await pilot.press("f1")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(ask))

@@ -7,10 +7,12 @@ size (120×40) and the input cursor (no blinking).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from textual.worker import WorkerCancelled
 
 from close_tui.core.client import CloseClient, RetryPolicy
@@ -33,11 +35,42 @@ def make_client(
     return CloseClient(
         DEMO_BASE_URL,
         api_key=key or emulator.admin_key,
-        transport=emulator.transport(),
+        transport=kw.pop("transport", None) or emulator.transport(),
         retry=RetryPolicy(max_attempts=attempts, base_delay=0.0, jitter=0.0),
         sleep=no_sleep,
         **kw,
     )
+
+
+class HeldRequests(httpx.AsyncBaseTransport):
+    """The emulator's transport, except that requests matching ``held`` (a path suffix)
+    wait while :attr:`hold` is set, until :meth:`release`: "while a request is in
+    flight" becomes a state a test can stand in, with no timing involved."""
+
+    def __init__(
+        self, emulator: Emulator, held: str = "/event/", answer: httpx.Response | None = None
+    ) -> None:
+        self._inner = emulator.transport()
+        self.held = held
+        #: Given instead of the emulator's answer to every matching request (a fault).
+        self.answer = answer
+        self.hold = False
+        self.waiting = 0
+        self._released = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(self.held):
+            if self.hold:
+                self.waiting += 1
+                await self._released.wait()
+            if self.answer is not None:
+                return httpx.Response(self.answer.status_code, headers=self.answer.headers,
+                                      content=self.answer.content, request=request)
+        return await self._inner.handle_async_request(request)
+
+    def release(self) -> None:
+        self.hold = False
+        self._released.set()
 
 
 def make_app(
@@ -69,6 +102,28 @@ async def settle(pilot: Any) -> None:
         with contextlib.suppress(WorkerCancelled):  # a replaced page fetch is cancelled
             await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in app.workers) and not getattr(app, "loading", False):
+        if not any(w.is_running for w in app.workers) and not _loading(app):
             break
     await pilot.pause()
+
+
+def _loading(app: Any) -> bool:
+    """A page request is in flight on the explorer (none while signed out)."""
+    try:
+        return bool(app.explorer.feed.loading)
+    except (AttributeError, LookupError, AssertionError):
+        return False
+
+
+def record_notifications(app: Any) -> list[str]:
+    """What the app says in toasts, recorded through the public ``notify`` (the app's
+    own list of notifications is private)."""
+    said: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        said.append(str(message))
+        original(message, **kw)
+
+    app.notify = notify
+    return said

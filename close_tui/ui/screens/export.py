@@ -15,12 +15,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from close_tui.core.sanitize import visible
+from close_tui.ui.keys import bindings_for
 
 
 def format_for(path: Path) -> str:
@@ -39,9 +40,7 @@ class ExportScreen(ModalScreen[None]):
     ExportScreen #export-path { margin: 1 0; }
     ExportScreen #export-progress { color: $accent; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False, id="export.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("export")
 
     def __init__(
         self,

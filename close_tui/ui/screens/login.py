@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
+from textual.worker import Worker
 
 from close_tui.core import errors
 from close_tui.core.credentials import CredentialStore, KeyringUnavailable, mask_key
+from close_tui.core.me import parse_me
 from close_tui.core.sanitize import visible
+from close_tui.ui.keys import bindings_for
 
 
 @dataclass
@@ -36,15 +39,6 @@ class LoginResult:
 
     def __repr__(self) -> str:
         return f"LoginResult(key={mask_key(self.key)!r}, stored={self.stored}, demo={self.demo})"
-
-
-def describe_me(me: dict[str, Any]) -> tuple[str, str]:
-    """(user, organization) names from a ``/me/`` answer, tolerant of missing fields."""
-    user = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
-    user = user or str(me.get("email") or me.get("id") or "unknown user")
-    orgs = me.get("organizations") or []
-    org = orgs[0].get("name") if orgs and isinstance(orgs[0], dict) else None
-    return user, str(org or "unknown organization")
 
 
 class LoginScreen(Screen[LoginResult]):
@@ -67,10 +61,7 @@ class LoginScreen(Screen[LoginResult]):
     LoginScreen.-keyring-failed #login-memory { display: block; }
     """
 
-    BINDINGS: ClassVar = [
-        Binding("ctrl+d", "demo", "Try the demo", id="login.demo"),
-        Binding("ctrl+q", "app.quit", "Quit", id="login.quit"),
-    ]
+    BINDINGS: ClassVar = bindings_for("login")  # ctrl+q: the app's (priority) binding
 
     def __init__(
         self,
@@ -128,17 +119,44 @@ class LoginScreen(Screen[LoginResult]):
         self._say(f"Checking {mask_key(key)} …")
         self._verify(key)
 
-    @work(exclusive=True, group="login", exit_on_error=False)
-    async def _verify(self, key: str) -> None:
-        try:
-            me = await self._check(key)
-        except errors.AuthError:
-            self._say(f"The API refused {mask_key(key)}: not stored. Check the key.", error=True)
+    def _verify(self, key: str) -> Worker[None]:
+        """Check the key (I/O in a worker, which only posts what it found), then store it
+        (the keyring is a blocking call; it is quick, and the user is waiting for it)."""
+        check = self._check
+
+        async def verify() -> None:
+            try:
+                me = await check(key)
+            except errors.AuthError:
+                self.post_message(self.Checked(key, None,
+                                               f"The API refused {mask_key(key)}: not stored. "
+                                               "Check the key."))
+            except Exception as exc:  # network, server: one line, never a traceback
+                self.post_message(self.Checked(key, None, f"Could not check the key: {exc}"))
+            else:
+                self.post_message(self.Checked(key, me, ""))
+
+        return self.run_worker(verify, exclusive=True, group="login", exit_on_error=False)
+
+    class Checked(Message):
+        """What ``GET /me/`` said about a key: its owner (``me``), or why not."""
+
+        def __init__(self, key: str, me: dict[str, Any] | None, problem: str) -> None:
+            super().__init__()
+            self.key = key
+            self.me = me
+            self.problem = problem
+
+        def __repr__(self) -> str:
+            return f"Checked(key={mask_key(self.key)!r}, problem={self.problem!r})"
+
+    def on_login_screen_checked(self, message: Checked) -> None:
+        key, me = message.key, message.me
+        if me is None:
+            self._say(message.problem, error=True)
             return
-        except errors.CloseError as exc:
-            self._say(f"Could not check the key: {exc}", error=True)
-            return
-        user, org = describe_me(me)
+        facts = parse_me(me)
+        user, org = facts.user_label, facts.organization_label
         try:
             self._store.set(self.profile, key)
         except KeyringUnavailable as exc:

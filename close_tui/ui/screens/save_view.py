@@ -7,12 +7,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from close_tui.core.sanitize import visible
+from close_tui.ui.keys import bindings_for
 
 
 class NameScreen(ModalScreen[str | None]):
@@ -25,9 +26,7 @@ class NameScreen(ModalScreen[str | None]):
     }
     NameScreen Input { margin-top: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False, id="name.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("name")
 
     def __init__(self, title: str, *, value: str = "", detail: str = "") -> None:
         super().__init__()

@@ -31,7 +31,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -53,6 +53,7 @@ from close_tui.core.rows import (
 )
 from close_tui.core.sanitize import visible
 from close_tui.core.summary import summarize
+from close_tui.ui.keys import bindings_for
 from close_tui.ui.widgets.action_palette import (
     TONES,
     ActionTone,
@@ -211,19 +212,7 @@ def fit_person(name: str, width: int) -> str:
 class EventTable(ScrollView, can_focus=True):
     """Events newest first; a row cursor; a pinned header and a status footer line."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Previous event", show=False, id="table.up"),
-        Binding("down,j", "cursor_down", "Next event", show=False, id="table.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
-        Binding("home,g", "first", "Newest event", show=False, id="table.first"),
-        Binding("end,G", "last", "Oldest loaded (loads more)", show=False, id="table.last"),
-        Binding("enter", "select", "Open event", id="table.select"),
-        Binding("t", "cycle_time_mode", "Time: local/UTC/age", id="table.time_mode"),
-        Binding(
-            "K", "toggle_api_key_column", "API key column", show=False, id="table.api_key_column"
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("rows")  # the one key table
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "event-table--header",
@@ -440,7 +429,7 @@ class EventTable(ScrollView, can_focus=True):
         if not result.inserted and not result.updated:
             return
         self._strips.clear()
-        if result.inserted:
+        if result.inserted or result.moved:  # rows changed places: the cursor follows its event
             if self._cursor is None:
                 self._cursor = 0
                 self._post_highlighted()

@@ -32,7 +32,7 @@ from rich.cells import cell_len, set_cell_size
 from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -65,6 +65,7 @@ from close_tui.core.idroute import (
 )
 from close_tui.core.rows import short_id
 from close_tui.core.sanitize import has_controls, visible
+from close_tui.ui.keys import bindings_for
 
 Severity = Literal["information", "warning", "error"]
 Level = Literal["", "muted", "ok", "warning", "error", "disabled"]
@@ -314,10 +315,7 @@ class FieldInput(Input):
     """A one-line input for one form field: up/down cycle its known choices (object
     types, actions), and pastes go to the form, which routes ids by prefix."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cycle_choice(1)", "Next choice", show=False),
-        Binding("up", "cycle_choice(-1)", "Previous choice", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("form_field")  # the one key table
 
     def __init__(self, field_name: str, *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(placeholder=placeholder, id=id, compact=True, select_on_focus=True)
@@ -469,13 +467,7 @@ class FilterForm(Widget):
     #: Narrower than this, the fields go two to a row (four leave inputs of ~10 cells).
     NARROW_WIDTH: ClassVar[int] = 100
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # priority: Input binds ctrl+x to "cut", and focus is usually in an Input.
-        Binding("ctrl+x", "clear", "Clear filter", id="form.clear", priority=True),
-        Binding("escape", "leave", "To table", id="form.leave"),
-        # Inputs submit on Enter themselves; this one serves the rest of the form.
-        Binding("enter", "apply", "Apply", id="form.apply", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("form")  # the one key table
 
     class Applied(Message):
         """The user applied a supported filter."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from itertools import islice
 from typing import Any, ClassVar, Final
 
 from rich.cells import cell_len, get_character_cell_size
@@ -37,30 +36,38 @@ from rich.style import Style
 from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input
 
 from close_tui.core import jsonnum
-from close_tui.core.catalog import ID_PREFIX_FIELD, OBJECT_ID_TYPE, id_prefix
+from close_tui.core.catalog import OBJECT_ID_TYPE, id_prefix
+from close_tui.core.json_tree import (
+    MAX_ITEMS,
+    MAX_MATCHES,
+    Node,
+    Path,
+    TreeSearch,
+    copy_text,
+    jq_path,
+    pivot_field,
+    scalar_text,
+)
 from close_tui.core.sanitize import visible
-from close_tui.ui.keys import KEYMAP
+from close_tui.ui.keys import bindings_for
 
-#: Children of an object or array shown before a "… N more" line; each Enter on it adds as many.
-MAX_ITEMS: Final = 100
 #: A collapsed long string takes at most about this many rows.
 STRING_ROWS: Final = 3
 #: Containers are unfolded by default until the view holds this many lines.
 DEFAULT_EXPAND_LINES: Final = 3000
 #: "Unfold all" stops unfolding past this many lines (a million-line view helps nobody).
 UNFOLD_ALL_LINES: Final = 50_000
-#: Search stops counting here ("…/10000+").
-MAX_MATCHES: Final = 10_000
 #: Keys longer than this are cut (a key is never expanded).
 MAX_KEY_CHARS: Final = 500
 INDENT: Final = 2
@@ -75,162 +82,7 @@ MORE: Final = 3  # "… 9,900 more items"
 
 _BREAK: Final = "\n"  # a piece with this role starts a new row (lines of an expanded string)
 
-Path = tuple[str | int, ...]
 Piece = tuple[str, str]  # (text, role)
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def jq_path(path: Path) -> str:
-    """The jq expression that selects ``path``: ``.data.items[3]``, ``.data["custom.cf_x"]``.
-
-    Keys that are not identifiers use the bracket form, which every jq version reads
-    (``.a["b c"]``; at the top, ``.["b c"]``).
-    """
-    out: list[str] = []
-    for part in path:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif _IDENTIFIER.match(part):
-            out.append("." + part)
-        else:
-            quoted = json.dumps(part, ensure_ascii=False)
-            out.append(f"[{quoted}]" if out else f".[{quoted}]")
-    return "".join(out) or "."
-
-
-def pivot_field(value: Any) -> str | None:
-    """The event filter field an id string belongs in (``lead_id``, ``object_id`` …), if any."""
-    if not isinstance(value, str) or len(value) > 100 or "_" not in value:
-        return None
-    prefix = id_prefix(value)
-    if prefix is None or len(value) <= len(prefix):
-        return None
-    return ID_PREFIX_FIELD.get(prefix)
-
-
-def copy_text(value: Any) -> str:
-    """What "copy value" puts on the clipboard: a string as it is, anything else as JSON."""
-    if isinstance(value, str):
-        return value
-    try:
-        return jsonnum.dumps(value, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-class Node:
-    """One shown JSON value. Children are made the first time they are shown."""
-
-    __slots__ = (
-        "children", "depth", "expanded", "index", "is_last", "key", "parent", "shown",
-        "text_open", "value",
-    )  # fmt: skip
-
-    def __init__(
-        self, key: str | int | None, value: Any, parent: Node | None, index: int, is_last: bool
-    ) -> None:
-        self.key = key
-        self.value = value
-        self.parent = parent
-        self.depth: int = 0 if parent is None else parent.depth + 1
-        self.index = index
-        self.is_last = is_last
-        self.expanded: bool | None = None  # None: decided by the view's default when built
-        self.shown = MAX_ITEMS
-        self.children: list[Node] | None = None
-        self.text_open = False
-
-    @property
-    def is_container(self) -> bool:
-        return isinstance(self.value, dict | list) and bool(self.value)
-
-    @property
-    def path(self) -> Path:
-        parts: list[str | int] = []
-        node: Node | None = self
-        while node is not None and node.key is not None:
-            parts.append(node.key)
-            node = node.parent
-        parts.reverse()
-        return tuple(parts)
-
-    def child_nodes(self) -> list[Node]:
-        """The shown children, made on first use (never more than ``shown``)."""
-        if self.children is None:
-            self.children = []
-        value = self.value
-        total = len(value)
-        wanted = min(self.shown, total)
-        have = len(self.children)
-        if have < wanted:
-            if isinstance(value, dict):
-                items = islice(value.items(), have, wanted)
-                self.children.extend(
-                    Node(key, item, self, i, i == total - 1)
-                    for i, (key, item) in enumerate(items, start=have)
-                )
-            else:
-                self.children.extend(
-                    Node(i, value[i], self, i, i == total - 1) for i in range(have, wanted)
-                )
-        return self.children
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return jsonnum.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _children(path: Path, value: Any) -> Iterator[tuple[Path, Any, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield (*path, key), key, item
-    else:
-        for index, item in enumerate(value):
-            yield (*path, index), None, item
-
-
-def find_matches(root: Any, pattern: re.Pattern[str], limit: int = MAX_MATCHES) -> list[Path]:
-    """Paths whose key or scalar value matches, in document order (iterative: no depth limit)."""
-    found: list[Path] = []
-    stack: list[Iterator[tuple[Path, Any, Any]]] = [iter([((), None, root)])]
-    while stack and len(found) < limit:
-        item = next(stack[-1], None)
-        if item is None:
-            stack.pop()
-            continue
-        path, key, value = item
-        hit = isinstance(key, str) and pattern.search(key) is not None
-        if isinstance(value, dict | list):
-            stack.append(_children(path, value))
-        elif not hit:
-            hit = pattern.search(_scalar_text(value)) is not None
-        if hit:
-            found.append(path)
-    return found
-
-
-def _document_order(root: Any, path: Path, origin: Path, closing: bool) -> int:
-    """-1, 0 or 1: whether ``path`` comes before, at or after ``origin`` in document
-    order (``closing``: the origin is its node's closing line, after its children)."""
-    container = root
-    for mine, theirs in zip(path, origin, strict=False):
-        if mine != theirs:
-            if isinstance(container, dict):
-                keys = list(container)
-                return 1 if keys.index(mine) > keys.index(theirs) else -1
-            return 1 if int(mine) > int(theirs) else -1  # list indices
-        container = container[mine]
-    if len(path) == len(origin):
-        return -1 if closing else 0  # a node's own line is above its closing line
-    if len(path) > len(origin):  # inside the origin's node
-        return -1 if closing else 1
-    return -1  # an ancestor of the origin: its line is above
 
 
 def _split_cells(text: str, room: int) -> tuple[str, str]:
@@ -284,20 +136,7 @@ def _wrap(pieces: list[Piece], first: int, rest: int) -> list[list[Piece]]:
 class JsonLines(ScrollView, can_focus=True):
     """The body of :class:`JsonView`: rows of the unfolded JSON, a cursor on a value."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="json.up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="json.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="json.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="json.page_down"),
-        Binding("home,g", "first", "Top", show=False, id="json.first"),
-        Binding("end,G", "last", "Bottom", show=False, id="json.last"),
-        Binding("enter", "activate", "Fold / pivot on id", id="json.activate"),
-        Binding("space", "toggle_node", "Fold / expand", show=False, id="json.toggle"),
-        Binding("right,l", "unfold", "Unfold", show=False, id="json.unfold"),
-        Binding("left,h", "fold", "Fold / to parent", show=False, id="json.fold"),
-        Binding("escape", "clear_search", "Clear search", show=False, id="json.clear_search"),
-        *(spec.binding() for spec in KEYMAP if spec.id.startswith("json.")),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("json")  # the one key table
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "json-view--header",
@@ -365,12 +204,7 @@ class JsonLines(ScrollView, can_focus=True):
         self._generation = 0
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._styles: dict[str, Style] = {}
-        self._pattern: re.Pattern[str] | None = None
-        self._query = ""
-        self._matches: list[Path] = []
-        self._match_set: set[Path] = set()
-        self._match_index = -1
-        self._truncated_matches = False
+        self._search = TreeSearch()
 
     # ------------------------------------------------------------------ document
 
@@ -387,7 +221,7 @@ class JsonLines(ScrollView, can_focus=True):
         self._default_expand = True
         self._expand_budget = DEFAULT_EXPAND_LINES
         self._cursor = 0
-        self._clear_search_state()
+        self._search.clear()
         self._invalidate()
         self.scroll_to(y=0, animate=False, immediate=True)
 
@@ -522,26 +356,21 @@ class JsonLines(ScrollView, can_focus=True):
 
     @property
     def search_query(self) -> str:
-        return self._query
+        return self._search.query
 
     @property
     def match_count(self) -> int:
-        return len(self._matches)
+        return len(self._search.matches)
 
     @property
     def match_position(self) -> int:
         """1-based position of the current match; 0 when none is current."""
-        return self._match_index + 1
+        return self._search.index + 1
 
     @property
     def match_status(self) -> str:
         """"3/17", "no match", or "" without a search."""
-        if not self._query:
-            return ""
-        if not self._matches:
-            return "no match"
-        total = f"{len(self._matches)}{'+' if self._truncated_matches else ''}"
-        return f"{self._match_index + 1}/{total}"
+        return self._search.status
 
     @property
     def cursor_position(self) -> tuple[Path, bool]:
@@ -560,64 +389,37 @@ class JsonLines(ScrollView, can_focus=True):
         so each keystroke searches from the same place."""
         if origin is None:
             origin = self.cursor_position
-        self._clear_search_state()
-        self._query = query
-        if query:
-            self._pattern = re.compile(re.escape(query), re.IGNORECASE)
-            self._matches = find_matches(self._value, self._pattern, MAX_MATCHES)
-            self._truncated_matches = len(self._matches) >= MAX_MATCHES
-            self._match_set = set(self._matches)
-            if self._matches:
-                first = self._first_match_from(*origin, include_origin=True)
-                self._go_to_match(first % len(self._matches))
+        search = self._search
+        count = search.run(self._value, query, MAX_MATCHES)
+        if count:
+            first = search.first_from(self._value, *origin, include_origin=True)
+            self._go_to_match(first % count)
         self._strips.clear()
         self.refresh()
-        return len(self._matches)
-
-    def _first_match_from(self, origin: Path, closing: bool, *, include_origin: bool) -> int:
-        """Index of the first match after ``origin`` in document order (at it too with
-        ``include_origin``); ``len(matches)`` when none is. Matches are in document
-        order, so this is a binary search."""
-        low, high = 0, len(self._matches)
-        while low < high:
-            middle = (low + high) // 2
-            order = _document_order(self._value, self._matches[middle], origin, closing)
-            if order > 0 or (order == 0 and include_origin):
-                high = middle
-            else:
-                low = middle + 1
-        return low
+        return count
 
     def clear_search(self) -> None:
-        self._clear_search_state()
+        self._search.clear()
         self._strips.clear()
         self.refresh()
 
     def next_match(self) -> None:
         """The first match after the cursor (wherever the user moved it), wrapping."""
-        if self._matches:
-            following = self._first_match_from(*self.cursor_position, include_origin=False)
-            self._go_to_match(following % len(self._matches))
+        index = self._search.step(self._value, *self.cursor_position, forward=True)
+        if index is not None:
+            self._go_to_match(index)
 
     def previous_match(self) -> None:
         """The last match before the cursor, wrapping."""
-        if self._matches:
-            at_or_after = self._first_match_from(*self.cursor_position, include_origin=True)
-            self._go_to_match((at_or_after - 1) % len(self._matches))
+        index = self._search.step(self._value, *self.cursor_position, forward=False)
+        if index is not None:
+            self._go_to_match(index)
 
     def _go_to_match(self, index: int) -> None:
-        self._match_index = index
-        self.reveal(self._matches[index])
+        self._search.index = index
+        self.reveal(self._search.matches[index])
         self._strips.clear()
         self.refresh()
-
-    def _clear_search_state(self) -> None:
-        self._pattern = None
-        self._query = ""
-        self._matches = []
-        self._match_set = set()
-        self._match_index = -1
-        self._truncated_matches = False
 
     # ------------------------------------------------------------------ actions
 
@@ -717,6 +519,25 @@ class JsonLines(ScrollView, can_focus=True):
         if view is not None:
             view.open_search()
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed quickly after ``/`` reach the body before the focus has moved to the
+        search field (each widget has its own queue, and a binding runs only after the key
+        has bubbled up to the app). So: the search key opens the search here, at once;
+        keys that arrive here while the search is open go on to the search field."""
+        view = self._view
+        if view is None:
+            return
+        if view.search_open:
+            event.stop()
+            event.prevent_default()
+            view.search_field.post_message(events.Key(event.key, event.character))
+            return
+        bound = self.screen.active_bindings.get(event.key)
+        if bound is not None and bound.binding.id == "json.search":
+            event.stop()
+            event.prevent_default()
+            view.open_search()
+
     def action_next_match(self) -> None:
         self.next_match()
 
@@ -725,7 +546,7 @@ class JsonLines(ScrollView, can_focus=True):
 
     def action_clear_search(self) -> None:
         """Esc: forget the search first; with no search, let Esc mean what it means outside."""
-        if not self._query:
+        if not self._search.query:
             raise SkipAction()
         self.clear_search()
 
@@ -936,7 +757,7 @@ class JsonLines(ScrollView, can_focus=True):
         if value is None or isinstance(value, bool):
             return [(json.dumps(value), "literal")]
         if jsonnum.is_number(value):
-            text = _scalar_text(value)
+            text = scalar_text(value)
             if node.text_open:
                 return [(text, "number"), ("  (space: collapse)", "note")]
             limit = self._collapsed_chars(room)
@@ -955,7 +776,7 @@ class JsonLines(ScrollView, can_focus=True):
         """A long string, or a number too long for its rows: space folds and unfolds it."""
         value = node.value
         if jsonnum.is_number(value):
-            value = _scalar_text(value)
+            value = scalar_text(value)
         elif not isinstance(value, str):
             return False
         width = self._built_width - cell_len(self._indent(node.depth, self._built_width))
@@ -977,11 +798,11 @@ class JsonLines(ScrollView, can_focus=True):
         cursor = line == self._cursor
         node = self._lines[line][0]
         match = 0
-        if self._match_set and self._lines[line][1] in (OPEN, LEAF):
+        search = self._search
+        if search.match_set and self._lines[line][1] in (OPEN, LEAF):
             path = node.path
-            if path in self._match_set:
-                current = self._matches[self._match_index] if self._match_index >= 0 else None
-                match = 2 if path == current else 1
+            if path in search.match_set:
+                match = 2 if path == search.current else 1
         key = (row, width, cursor, match, self._generation)
         strip = self._strips.get(key)
         if strip is None:
@@ -994,7 +815,7 @@ class JsonLines(ScrollView, can_focus=True):
         base = self._style("cursor") if cursor else self._style("base")
         segments = [Segment(indent, base)]
         highlight = self._style("match-current" if match == 2 else "match")
-        pattern = self._pattern if match else None
+        pattern = self._search.pattern if match else None
         for text, role in pieces:
             style = self._style(role, cursor)
             if pattern is not None and role in ("key", "string", "pivot", "number", "literal"):
@@ -1010,7 +831,7 @@ class JsonLines(ScrollView, can_focus=True):
             style = self._style("header")
             status = self.match_status
             if status:
-                status = f"/{visible(self._query[:20])}  {status} "
+                status = f"/{visible(self._search.query[:20])}  {status} "
             path = visible(self.cursor_jq_path) if self._lines else ""
             room = max(0, width - cell_len(status) - 2)
             if cell_len(path) > room:
@@ -1090,9 +911,7 @@ def _highlighted(
 class JsonSearch(Input):
     """The search field under the JSON; Enter keeps the search, Esc closes it too."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close search", show=False, id="json.search_close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("json_search")
 
     def action_close(self) -> None:
         view = self.parent
@@ -1152,20 +971,34 @@ class JsonView(Vertical):
         self._lines_widget.load(value, object_types=object_types)
 
     def focus(self, scroll_visible: bool = True) -> JsonView:
-        self._lines_widget.focus(scroll_visible)
+        """Focus the body (or the search field while it is open), at once."""
+        self._set_focus(self._search_field if self.search_open else self._lines_widget)
         return self
+
+    @property
+    def search_open(self) -> bool:
+        return self._search_field.has_class("-open")
 
     def open_search(self) -> None:
         field = self._search_field
         self._search_origin = self._lines_widget.cursor_position
         field.add_class("-open")
         field.value = self._lines_widget.search_query
-        field.focus()
+        field.cursor_position = len(field.value)
+        # Now, not after the keys already queued (Widget.focus() is deferred): see
+        # JsonLines.on_key for the keys that were on their way to the body meanwhile.
+        self._set_focus(field)
 
     def close_search(self, *, focus: bool = True) -> None:
         self._search_field.remove_class("-open")
         if focus:
-            self._lines_widget.focus()
+            self._set_focus(self._lines_widget)
+
+    def _set_focus(self, widget: Widget) -> None:
+        if self.is_attached:
+            self.screen.set_focus(widget)
+        else:
+            widget.focus()
 
     @on(Input.Changed, "#json-search")
     def _search_changed(self, event: Input.Changed) -> None:

@@ -12,12 +12,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
 from close_tui.core.sanitize import visible
+from close_tui.ui.keys import bindings_for
 
 PLACEHOLDER = (
     "local filter: text, field=value, meta.bulk_action_id=…, changed_fields~status "
@@ -26,9 +27,7 @@ PLACEHOLDER = (
 
 
 class PredicateInput(Input):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False, id="local.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("local_input")
 
     def action_cancel(self) -> None:
         self.post_message(LocalFilterBar.Cancelled())
