@@ -111,6 +111,8 @@ OVERLAY_WIDTH = 76
 NARROW_TABLE_MIN = 50
 #: Below this width a key bar that fits its keys replaces Textual's footer.
 FOOTER_WIDTH = 100
+#: Lower than this, the filter form shows as one line until focus enters it.
+SHORT_HEIGHT = 30
 
 _export_jobs = itertools.count(1)
 
@@ -352,6 +354,9 @@ class ExplorerScreen(Screen[None]):
         elif self.arrangement == "narrow":
             detail.styles.clear_rule("width")
         self.set_class(width < FOOTER_WIDTH, "-key-bar")
+        # On a short terminal the form is one line (the active filter in words) until
+        # focus enters it: the rows are what the user came for.
+        self.form.collapsed = self.size.height < SHORT_HEIGHT
         if layout != self.arrangement:
             self.set_class(layout == "narrow", "-narrow")
             self.set_class(layout == "overlay", "-overlay")
