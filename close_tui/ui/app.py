@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -46,6 +46,9 @@ from close_tui.ui.messages import OrganizationLoaded, error_text
 from close_tui.ui.screens.help import HelpScreen, help_sections
 from close_tui.ui.screens.login import LoginResult, LoginScreen
 from close_tui.ui.widgets.explorer_table import FLASH_SECONDS
+
+if TYPE_CHECKING:  # imported when a restore opens, not at start
+    from close_tui.ui.screens.restore import RestoreScreen
 
 __all__ = ["Account", "CloseTuiApp"]
 
@@ -258,6 +261,10 @@ class CloseTuiApp(App[None]):
         if isinstance(screen, ExplorerScreen):
             yield from explorer_commands(screen)
         yield from profile_commands(self)
+
+    def on_restore_screen_pivot_to_lead(self, message: RestoreScreen.PivotToLead) -> None:
+        """The restore modal's "Open destination lead" / "Show restored lead"."""
+        self.explorer.show_lead(message.lead_id)
 
     def save_screenshot_somewhere(self, directories: Iterable[Path] | None = None) -> Path | None:
         """Save a screenshot where it can (Downloads, else the working directory, else the

@@ -814,6 +814,34 @@ class ExplorerScreen(Screen[None]):
             return self.detail.event_id
         return self.table.cursor_event_id
 
+    # ----------------------------------------------------------------- restore
+    def action_restore(self) -> None:
+        """``u``: the plan to re-create the deleted lead or object behind the highlighted
+        ``deleted`` event, in a modal; nothing is written before the user confirms."""
+        from close_tui.core.restore.job import RestoreJob
+        from close_tui.ui.screens.restore import RestoreScreen
+
+        event_id = self._target_event_id()
+        if not event_id:
+            self.notify("Highlight a deleted event first", severity="warning", timeout=2)
+            return
+        if self._target_action() not in ("deleted", None):
+            self.notify("Restore works on a 'deleted' event", severity="warning", timeout=3)
+            return
+        # Writes go to the API whatever the view's source is (an archive only reads).
+        self.app.push_screen(RestoreScreen(RestoreJob(self.client, event_id=event_id)))
+
+    def show_lead(self, lead_id: str) -> None:
+        """This lead's events, as the ``L`` pivot shows them (after a restore, a merge)."""
+        self.go_to_pivot(Pivot("lead", lead_id, EventFilter(lead_id=lead_id)))
+
+    def _target_action(self) -> str | None:
+        if self._focus_in_detail():
+            event = self.detail.event
+            return event.action if event is not None else None
+        index = self.table.cursor_index
+        return None if index is None else self.table.row_at(index).action
+
     # ----------------------------------------------------------------- live follow
     def action_toggle_follow(self) -> None:
         self.follow.toggle()

@@ -100,6 +100,8 @@ KEYMAP: Final[tuple[KeySpec, ...]] = (
             EXPLORER, section=INVESTIGATE),
     KeySpec("explorer.open_web", "o", "screen.open_web", "Lead in Close (link)", EXPLORER,
             section=INVESTIGATE),
+    KeySpec("explorer.restore", "u", "screen.restore", "Restore (undo a deletion)…",
+            EXPLORER, section=INVESTIGATE),
     KeySpec("table.follow", "F", "screen.toggle_follow", "Follow", ("table",), show=True,
             section=FOLLOW),
     KeySpec("table.local_filter", "slash", "screen.local_filter", "Local filter", ("table",),

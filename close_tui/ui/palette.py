@@ -40,6 +40,8 @@ def explorer_commands(screen: ExplorerScreen) -> Iterable[SystemCommand]:
     yield SystemCommand("Back", "The previous view (Backspace)", screen.action_history_back)
     yield SystemCommand("Lead in Close", "Link to the highlighted event's lead (o)",
                         screen.action_open_web)
+    yield SystemCommand("Restore…", "Undo the highlighted deletion: a plan first, then "
+                        "re-create (u)", screen.action_restore)
     yield SystemCommand("Export…", "Write the current view to a JSONL or CSV file (e)",
                         screen.action_export)
     yield from saved_view_commands(screen)
