@@ -270,11 +270,24 @@ async def _sync(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.update(update)
 
+    def on_index(pending: int) -> None:
+        nonlocal progress
+        if progress is not None:
+            progress.finish()
+            progress = None
+        if pending >= 1000:  # a few seconds or more: say what the pause is
+            print(f"close-tui: indexing {pending:,} events for search", file=sys.stderr)
+
     print(f"close-tui: syncing the archive {path}", file=sys.stderr)
     try:
         async with client:
             result = await sync_archive(
-                client, path, options=options, on_window=on_window, on_progress=on_progress
+                client,
+                path,
+                options=options,
+                on_window=on_window,
+                on_progress=on_progress,
+                on_index=on_index,
             )
     finally:
         if progress is not None:

@@ -70,6 +70,7 @@ def test_sync_then_any_combination_in_every_format(
     code, _, err = run(capsys, "archive", "sync", "--no-progress")
     assert code == 0, err
     assert "synced" in err and "new" in err
+    assert "events for search" in err  # the pause after fetching is explained
     assert stored(archive_file(tmp_path)) == truth(world)
     events = world.events()
     user = next(e["user_id"] for e in events if e["action"] == "deleted" and e["user_id"])

@@ -232,6 +232,8 @@ async def test_the_source_pages_like_the_api_pager_and_gets_events(
             await source.get_event("ev_absent")
         status = await source.status(NOW)
         assert status.events == len(world.events)
+        with pytest.raises(SearchSyntaxError):  # at once, like an unsupported API filter
+            source.pager(ArchiveFilter(search="--"))
 
 
 def test_dates_keep_microsecond_bounds(world: World) -> None:

@@ -30,6 +30,7 @@ from close_tui.core import jsonnum
 from close_tui.core.archive.query import ArchiveFilter, PageCursor, read_page
 from close_tui.core.archive.store import ArchiveStatus, ArchiveStore
 from close_tui.core.archive.sync import HISTORY
+from close_tui.core.archive.text import fts_query
 from close_tui.core.client import MAX_PAGE_SIZE
 from close_tui.core.errors import NotFound
 from close_tui.core.filters import EventFilter
@@ -84,7 +85,9 @@ class ArchiveSource:
     # ------------------------------------------------------------------ the source API
 
     def pager(self, flt: EventFilter, limit: int = MAX_PAGE_SIZE) -> ArchivePager:
-        """A keyset pager over ``flt``, newest first. Any combination; no validation."""
+        """A keyset pager over ``flt``, newest first. Any combination of fields is fine;
+        a search with nothing to look for raises :class:`SearchSyntaxError` here, at
+        once (as the API client's pager rejects an unsupported filter)."""
         return ArchivePager(self, flt, limit)
 
     async def get_event(self, event_id: str) -> Event:
@@ -117,6 +120,8 @@ class ArchivePager:
     """
 
     def __init__(self, source: ArchiveSource, flt: EventFilter, limit: int = MAX_PAGE_SIZE):
+        if isinstance(flt, ArchiveFilter) and flt.search:
+            fts_query(flt.search)  # SearchSyntaxError now, not at the first page
         self.filter: EventFilter = flt
         self.limit = max(1, min(int(limit), MAX_ARCHIVE_PAGE))
         self.exhausted = False

@@ -231,6 +231,7 @@ async def sync_archive(
     options: SyncOptions = SyncOptions(),
     on_window: Callable[[SyncWindow, int, int], None] | None = None,
     on_progress: Callable[[ExportProgress], None] | None = None,
+    on_index: Callable[[int], None] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -238,8 +239,10 @@ async def sync_archive(
     """Sync the archive at ``path`` (created 0600 if new) from ``client``'s organization.
 
     ``on_window(window, i, n)`` is called before each range is fetched, ``on_progress``
-    as the export engine reports. ``monotonic``/``sleep`` must be the client's clock (as
-    for ``export_events``); ``clock`` stamps the sync log. Raises
+    as the export engine reports, ``on_index(n)`` before ``n`` events are indexed for
+    search (after each range; it takes a while after a first sync). ``monotonic`` and
+    ``sleep`` must be the client's clock (as for ``export_events``); ``clock`` stamps the
+    sync log. Raises
     :class:`~close_tui.core.archive.errors.ArchiveLocked` when another sync runs,
     :class:`~close_tui.core.archive.errors.OrganizationMismatch` for another
     organization's key, and the client's errors (``core.errors``) when the API fails for
@@ -316,6 +319,9 @@ async def sync_archive(
                     known = {**stored_names, **directory.names()}
                 with store.transaction():
                     store.save_names(directory.names())
+                pending = store.unindexed_count() if store.fts else 0
+                if pending and on_index is not None:
+                    on_index(pending)
                 result.indexed += store.index_pending(known)
             result.requests += requests + directory.requests
             store.tidy()
