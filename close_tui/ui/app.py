@@ -101,6 +101,7 @@ class CloseTuiApp(App[None]):
         history_rows: int = 200_000,
         flash_seconds: float = FLASH_SECONDS,
         keymap: Mapping[str, object] | None = None,
+        notices: Iterable[str] = (),
     ) -> None:
         """``follow_interval``/``follow_sleep`` pace live follow (tests inject a sleeper
         they control); ``views`` keeps saved views (default: the profile's config, or
@@ -128,6 +129,8 @@ class CloseTuiApp(App[None]):
             on_filter_applied=self._filter_applied,
         )
         self.user_keymap, self.keymap_problems = check_keymap(keymap or {})
+        #: Said once at start (e.g. a config file that cannot be read, naming it).
+        self.startup_notices = tuple(notices)
 
     # ----------------------------------------------------------------- session
     def on_mount(self) -> None:
@@ -135,6 +138,8 @@ class CloseTuiApp(App[None]):
             self.set_keymap(self.user_keymap)
         for problem in self.keymap_problems:
             self.notify(problem, severity="warning", markup=False, timeout=8)
+        for notice in self.startup_notices:
+            self.notify(notice, severity="error", markup=False, timeout=15)
         if self.client is None:
             self.request_login(None)
             return

@@ -17,13 +17,14 @@ def launch(args: argparse.Namespace) -> int:
 
     if args.demo:
         session = open_demo(live=args.live, hostile=getattr(args, "hostile", False))
+        keymap, config_problem = user_keymap()
         app = CloseTuiApp(session.client, organization=session.organization,
-                          keymap=user_keymap())
+                          keymap=keymap, notices=config_problem)
         freeze_long_lived()  # the emulator's organization lives as long as the app
         app.run()
         return 0
 
-    keymap = user_keymap()
+    keymap, config_problem = user_keymap()
     profile = args.profile or "default"
     try:
         base_url = resolve_base_url(args.base_url, args.profile, os.environ)
@@ -62,18 +63,20 @@ def launch(args: argparse.Namespace) -> int:
         organization=organization,
         initial_filter=profile_filter(account.profile),
         keymap=keymap,
+        notices=config_problem,
     )
     freeze_long_lived()
     app.run()
     return 0
 
 
-def user_keymap() -> dict[str, str]:
-    """The remapped keys (``settings.bindings``) of the config file: ``{}`` if there are
-    none, or the file cannot be read (a preference is no reason not to start)."""
+def user_keymap() -> tuple[dict[str, str], tuple[str, ...]]:
+    """The remapped keys (``settings.bindings``) of the config file, and what to tell the
+    user about the file: a file that cannot be read is no reason not to start, but it is
+    said on screen, naming the file (its saved views and filters are not used either)."""
     from close_tui.core import config
 
     try:
-        return dict(config.load_config().settings.bindings)
-    except Exception:
-        return {}
+        return dict(config.load_config().settings.bindings), ()
+    except Exception as exc:  # ConfigError names the file; anything else, one line too
+        return {}, (f"Settings not used: {exc}",)

@@ -68,13 +68,34 @@ def test_the_launcher_reads_the_keymap_from_the_config_file(
     from close_tui.ui.launch import user_keymap
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    assert user_keymap() == {}
+    assert user_keymap() == ({}, ())
     cfg = config.load_config()
     cfg.settings.bindings = {"explorer.pivot_lead": "ctrl+l"}
     config.save_config(cfg)
-    assert user_keymap() == {"explorer.pivot_lead": "ctrl+l"}
-    config.config_path().write_text("{ not json")
-    assert user_keymap() == {}  # a damaged file is no reason not to start
+    assert user_keymap() == ({"explorer.pivot_lead": "ctrl+l"}, ())
+    config.config_path().write_bytes(b"\xff\xfe{ not json")
+    keymap, notices = user_keymap()
+    assert keymap == {}  # a damaged file is no reason not to start, but it is said
+    (notice,) = notices
+    assert notice.startswith("Settings not used: ") and str(config.config_path()) in notice
+    assert "\n" not in notice
+
+
+async def test_a_config_that_cannot_be_read_is_said_on_screen_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    from ui_support import SIZE, UI_NOW, make_app, record_notifications, settle
+
+    from close_tui.emulator import Emulator, EmulatorConfig, FakeClock
+
+    emulator = Emulator(EmulatorConfig(n_leads=10, n_users=3), clock=FakeClock(UI_NOW))
+    notice = f"Settings not used: {tmp_path / 'config.json'} is not UTF-8"
+    app = make_app(emulator, notices=[notice])
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert notice in said
+        assert app.explorer.table.row_count > 0  # and the log is shown all the same
 
 
 def test_keys_are_written_as_people_read_them() -> None:
