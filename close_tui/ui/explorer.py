@@ -506,6 +506,8 @@ class ExplorerScreen(Screen[None]):
         """Put ``feed`` on screen: as it was left (rows, cursor, scroll) or from the newest."""
         table = self.table
         table.clear()
+        # One lead's view: every row would name the same lead; its cells go to USER.
+        table.show_lead_column = feed.filter.lead_id is None
         restored = feed.rows is not None
         if feed.rows is not None:
             table.append_rows(feed.rows)

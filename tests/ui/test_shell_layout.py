@@ -230,3 +230,22 @@ async def test_keys_remapped_in_the_config_work_and_the_help_shows_them(
         assert isinstance(help_screen, HelpScreen)
         assert "ctrl+l  This lead's events" in help_screen.text
     assert any("no.such.binding" in text for text in said), said
+
+
+async def test_a_view_of_one_lead_has_no_lead_column_and_others_have_one(
+    app_factory: AppFactory,
+) -> None:
+    app = app_factory()
+    async with app.run_test(size=(140, 42)) as pilot:
+        await settle(pilot)
+        ex = app.explorer
+        assert "lead" in [key for key, _ in ex.table.columns()]  # the whole log: 140 cols
+        lead_id = ex.table.row_at(0).lead_id
+        assert lead_id
+        ex.apply_filter(EventFilter(lead_id=lead_id))
+        await settle(pilot)
+        columns = [key for key, _ in ex.table.columns()]
+        assert "lead" not in columns and "user" in columns
+        ex.action_history_back()
+        await settle(pilot)
+        assert "lead" in [key for key, _ in ex.table.columns()]
