@@ -16,7 +16,9 @@ GETs). Requests and their statuses are counted client-side by a wrapping transpo
      ``remaining >= max(5, limit // 4)``, ``users()`` once and ``resolve_leads`` for the
      leads still unnamed: one ``GET /lead/{id}/`` each, 4 at a time);
    * *new*: :class:`Directory` (``see`` each page: one organization request, the custom
-     field lists the page needs, batched ``POST /data/search/`` within 10 % of the limit).
+     field lists the page needs, one search naming the 400 most recently updated leads
+     in pages of 200, then batched ``POST /data/search/`` for leads still unnamed, all
+     within 10 % of the limit).
 2. **Lead finder.** A headless Textual app with :class:`NameFinder` over
    ``Directory.search_leads`` (the widget's default debounce): for each of several name
    prefixes, the time from the last keystroke to the list of matches drawn.

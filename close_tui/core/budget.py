@@ -105,6 +105,11 @@ class RequestBudget:
         recent = [t for t in sent if t > now - window]
         if len(recent) >= quota:
             waits.append(recent[-quota] + window - now)
+        limit = self.limit_for(group) or 0
+        if sent and 0 < self.share * limit < 1:
+            # Under one look-up per window (a tiny limit): one every few windows, so the
+            # share holds on average (2/window at 10 %: one look-up every 5 windows).
+            waits.append(sent[-1] + window / (self.share * limit) - now)
         seen = self._seen.get(group)
         if seen is not None and seen.remaining is not None and now < seen.reset_at():
             limit = seen.limit if seen.limit is not None else self.limit_for(group) or 0

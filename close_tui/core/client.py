@@ -447,8 +447,13 @@ class CloseClient:
         *,
         json_body: Any = None,
         on_request: Callable[[httpx.Request], None] | None = None,
+        background: bool = False,
     ) -> Any:
         """Send one request and return its decoded JSON, retrying what is safe to retry.
+
+        ``background``: a request nobody waits on (a name look-up): retried the same
+        way, but its retries are not announced to :attr:`retry_listeners` — the status
+        bar speaks of the user's requests, not of look-ups in the background.
 
         GET is retried on every transient failure. Any other method is a write: it is
         retried only when the server surely did not act on it (the connection was never
@@ -555,10 +560,11 @@ class CloseClient:
                     raise self._error_for(response, body)
             if attempt >= policy.max_attempts:
                 raise failure
-            self.retry_listeners.notify(
-                RetryNotice(reason=reason, attempt=attempt, delay=delay,
-                            status=failure.status, detail=detail)
-            )
+            if not background:
+                self.retry_listeners.notify(
+                    RetryNotice(reason=reason, attempt=attempt, delay=delay,
+                                status=failure.status, detail=detail)
+                )
             await self._sleep(delay)
             waited = delay
 
@@ -626,18 +632,22 @@ class CloseClient:
 
     # ------------------------------------------------------------------ public API
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        """GET any API path (``/user/``, ``/lead/{id}/``) with the same retries and errors."""
-        return await self._get(self._url(path), params)
+    async def get_json(
+        self, path: str, params: Mapping[str, str] | None = None, *, background: bool = False
+    ) -> Any:
+        """GET any API path (``/user/``, ``/lead/{id}/``) with the same retries and errors
+        (``background``: see :meth:`_send`)."""
+        return await self._send("GET", self._url(path), params, background=background)
 
-    async def post_json(self, path: str, body: Any) -> Any:
+    async def post_json(self, path: str, body: Any, *, background: bool = False) -> Any:
         """POST a JSON body to an API path (``/lead/``, ``/data/search/``).
 
         Retried only where the server surely did not act (no connection, 429); an outcome
         that is unknown raises :class:`WriteUncertain` (see :meth:`_send`). A search is a
         POST too: callers for whom repeating is harmless may catch that and ask again.
         """
-        return await self._send("POST", self._url(path), None, json_body=body)
+        return await self._send("POST", self._url(path), None, json_body=body,
+                                background=background)
 
     async def me(self) -> dict[str, Any]:
         """The user the credential belongs to: the usual check that a key works."""

@@ -13,7 +13,9 @@ from payloads, cheapest first) with the look-ups of ``close-lookups-and-restore.
   short id marked "(deleted field)". **Statuses**: ``GET /status/{lead,opportunity}/``,
   only for a ``stat_…`` id no payload labelled. Each list once per directory (that is,
   per session and profile); :meth:`Directory.refresh` asks again.
-* **Lead names**: from payloads first (``display_name``, ``lead_name``), then one
+* **Lead names**: from payloads first (``display_name``, ``lead_name``), then, once per
+  directory, one search for the :data:`RECENT_LEADS` most recently updated leads (a
+  recent event log is mostly about them), then one
   batched ``POST /data/search/`` (an ``or`` of ``id`` queries, ``_fields`` id and
   display_name) for the leads still unnamed. The batch goes when no new lead came for
   :data:`QUIET` s or the oldest waited :data:`MAX_WAIT` s, so pages paged through share
@@ -63,6 +65,10 @@ from close_tui.core.ratelimit import RateLimit
 SEARCH_GROUP: Final = "search"
 OTHER_GROUP: Final = "other"
 
+#: Leads named up front by searching for the most recently updated ones, in pages of
+#: RECENT_PAGE (Close's largest search ``_limit`` is unknown; the cursor is followed).
+RECENT_LEADS: Final = 400
+RECENT_PAGE: Final = 200
 #: Ids per batched search (a few pages' worth; the cursor is followed if the server's
 #: ``_limit`` is smaller).
 BATCH_SIZE: Final = 100
@@ -111,9 +117,11 @@ class LookupClient(Protocol):
 
     rate_limit: RateLimit | None
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
+    async def get_json(
+        self, path: str, params: Mapping[str, str] | None = None, *, background: bool = False
+    ) -> Any: ...
 
-    async def post_json(self, path: str, body: Any) -> Any: ...
+    async def post_json(self, path: str, body: Any, *, background: bool = False) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +183,7 @@ class Directory(NameDirectory):
         quiet: float = QUIET,
         max_wait: float = MAX_WAIT,
         batch_size: int = BATCH_SIZE,
+        recent_leads: int = RECENT_LEADS,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -186,6 +195,8 @@ class Directory(NameDirectory):
         self.quiet = quiet
         self.max_wait = max_wait
         self.batch_size = max(1, batch_size)
+        #: How many recently updated leads one search names up front (0: none).
+        self.recent_leads = max(0, recent_leads)
         #: Endpoint -> the status that switched it off for this key (kept for the session).
         self.off: dict[str, int] = {}
         #: Requests per endpoint (``"search"``, ``"organization"``, ``"lead"``, …).
@@ -352,6 +363,8 @@ class Directory(NameDirectory):
         for lead_id in list(self._lead_queue):
             if lead_id in self._names:
                 del self._lead_queue[lead_id]
+        if self._lead_queue and self.recent_leads and "search" not in self.off:
+            self._queue(("recent",), 2)  # once: _done keeps it from coming back
         if self._lead_queue and not ("search" in self.off and "lead" in self.off):
             self._queue(("leads",), 3)
 
@@ -400,8 +413,9 @@ class Directory(NameDirectory):
                     if ready_in > 0:
                         await self._sleep(ready_in)
                         continue  # a more urgent job may have come meanwhile
-                group = SEARCH_GROUP if job.key == ("leads",) and self._searching_ids() else (
-                    OTHER_GROUP)
+                searching = job.key == ("recent",) or (
+                    job.key == ("leads",) and self._searching_ids())
+                group = SEARCH_GROUP if searching else OTHER_GROUP
                 wait = self._budget_wait(group)
                 if wait > 0:
                     self._waiting_for_budget = wait >= LIMITED_WAIT or self._waiting_for_budget
@@ -446,6 +460,10 @@ class Directory(NameDirectory):
             self._jobs.pop(key, None)
             self._done.add(key)
             await self._load_statuses(key[1])
+        elif key == ("recent",):
+            self._jobs.pop(key, None)
+            self._done.add(key)
+            await self._load_recent_leads()
         elif key == ("leads",):
             await self._lookup_leads()
             if not self._lead_queue or ("search" in self.off and "lead" in self.off):
@@ -458,7 +476,8 @@ class Directory(NameDirectory):
     # ------------------------------------------------------------------ requests
 
     async def _get(self, endpoint: str, path: str, params: Mapping[str, str] | None) -> Any:
-        return await self._request(endpoint, OTHER_GROUP, self._lookup.get_json(path, params))
+        return await self._request(endpoint, OTHER_GROUP, self._lookup.get_json(path, params,
+                                                                         background=True))
 
     async def _request(self, endpoint: str, group: str, call: Awaitable[Any]) -> Any:
         """Send one look-up; count it, read its RateLimit into the budget, remember an
@@ -747,6 +766,48 @@ class Directory(NameDirectory):
             return
         self._flag_changed()
 
+    async def _load_recent_leads(self) -> None:
+        """Name the :attr:`recent_leads` most recently updated leads up front, in pages of
+        :data:`RECENT_PAGE` (the search's default order in the web app; any order still
+        names that many): a recent event log is mostly about them, so a request or two
+        name what most pages would each have searched for. A refusal costs one request."""
+        body: dict[str, Any] = {
+            "query": {"type": "object_type", "object_type": "lead"},
+            "_fields": {"lead": ["id", "display_name"]},
+            "_limit": min(self.recent_leads, RECENT_PAGE),
+        }
+        named = 0
+        for page in range(MAX_SEARCH_PAGES):  # bounded
+            if page:
+                wait = self._budget_wait(SEARCH_GROUP)
+                if wait > 0:
+                    await self._sleep(wait)
+            try:
+                answer = await self._post_search(body)
+            except CloseError as exc:
+                if exc.status not in OFF_STATUSES and not isinstance(exc, BadRequest):
+                    self._fail("recent leads", exc)
+                return
+            except Exception as exc:
+                self._fail("recent leads", exc)
+                return
+            changed = False
+            items = _items(answer)
+            for item in items:
+                lead_id, name = item.get("id"), _first(item, "display_name", "name")
+                if isinstance(lead_id, str) and _LEAD_ID.match(lead_id) and name:
+                    self._lead_found = True
+                    named += 1
+                    changed |= self._offer(lead_id, name[:MAX_NAME_CHARS], _RANK_API, math.inf)
+            if changed:
+                self._changed()
+            cursor = answer.get("cursor") if isinstance(answer, dict) else None
+            if not items or not isinstance(cursor, str) or not cursor:
+                return
+            if named >= self.recent_leads:
+                return
+            body = {**body, "cursor": cursor}
+
     async def _search_ids(self, lead_ids: Sequence[str]) -> bool:
         """One search for a batch; ``False`` if the server refused the query's shape or
         the endpoint (the caller falls back), ``True`` otherwise (even on failure)."""
@@ -793,14 +854,14 @@ class Directory(NameDirectory):
             self._changed()
         return True
 
-    async def _post_search(self, body: dict[str, Any]) -> Any:
+    async def _post_search(self, body: dict[str, Any], *, background: bool = True) -> Any:
         """POST /data/search/; repeating a search is harmless, so an uncertain outcome
-        is asked once more."""
+        is asked once more. ``background=False`` for the finder, which a person waits
+        on: its retries may show in the status bar."""
         for attempt in range(2):
             try:
-                return await self._request(
-                    "search", SEARCH_GROUP, self._lookup.post_json("data/search/", body)
-                )
+                call = self._lookup.post_json("data/search/", body, background=background)
+                return await self._request("search", SEARCH_GROUP, call)
             except WriteUncertain:
                 if attempt:
                     raise
@@ -882,7 +943,7 @@ class Directory(NameDirectory):
                 "_limit": limit,
             }
             try:
-                answer = await self._post_search(body)
+                answer = await self._post_search(body, background=False)
             except BadRequest:
                 continue  # this text mode is not understood: the next one
             except Exception as exc:

@@ -100,13 +100,15 @@ class CloseTuiApp(App[None]):
         history_size: int = 20,
         history_rows: int = 200_000,
         flash_seconds: float = FLASH_SECONDS,
+        names_quiet: float | None = None,
         keymap: Mapping[str, object] | None = None,
         notices: Iterable[str] = (),
     ) -> None:
         """``follow_interval``/``follow_sleep`` pace live follow (tests inject a sleeper
         they control); ``views`` keeps saved views (default: the profile's config, or
         memory without an account); ``history_size``/``history_rows`` bound what Back
-        can restore without a request; ``keymap`` remaps binding ids to keys."""
+        can restore without a request; ``keymap`` remaps binding ids to keys;
+        ``names_quiet`` is how long lead names wait to be looked up together (tests: 0)."""
         super().__init__()
         #: The session's client (``None`` until the user signs in).
         self.client = client
@@ -126,6 +128,7 @@ class CloseTuiApp(App[None]):
             history_size=history_size,
             history_rows=history_rows,
             flash_seconds=flash_seconds,
+            names_quiet=names_quiet,
             on_filter_applied=self._filter_applied,
         )
         self.user_keymap, self.keymap_problems = check_keymap(keymap or {})

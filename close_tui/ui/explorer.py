@@ -50,12 +50,12 @@ from textual.worker import Worker, WorkerState
 from close_tui.core import errors, jsonnum
 from close_tui.core.client import CloseClient
 from close_tui.core.config import SavedView
+from close_tui.core.directory import MAX_WAIT, QUIET, Directory
 from close_tui.core.feed import EventCache, EventSource, ViewFeed
 from close_tui.core.filters import EventFilter
 from close_tui.core.follow import DEFAULT_INTERVAL
 from close_tui.core.history import History, NoPivot, Pivot, pivot_from_event, pivot_from_field
 from close_tui.core.models import Event
-from close_tui.core.names import NameDirectory
 from close_tui.core.predicates import parse
 from close_tui.core.retries import RetryNotice
 from close_tui.core.rows import short_id
@@ -71,7 +71,6 @@ from close_tui.ui.messages import (
     FollowFailed,
     FollowPolled,
     NamesChanged,
-    NamesFailed,
     PageCancelled,
     PageFailed,
     PageLoaded,
@@ -97,8 +96,6 @@ if TYPE_CHECKING:
 
 #: How long the highlight must rest on a row before its detail is fetched.
 DETAIL_DEBOUNCE = 0.15
-#: Name look-ups wait while fewer requests than this are left in the rate window.
-NAME_BUDGET_FLOOR = 5
 #: Close's web app: where ``o`` sends the user for a lead.
 CLOSE_WEB_LEAD = "https://app.close.com/lead/{lead_id}/"
 #: Only ids of this shape go into a link (they come from the API: never trust them).
@@ -130,6 +127,9 @@ class ExplorerSettings:
     history_size: int = 20
     history_rows: int = 200_000
     flash_seconds: float = FLASH_SECONDS
+    #: Lead names wait this long for more unnamed leads, to be looked up in one search
+    #: (``None``: the directory's default; tests use 0 so a settled screen is named).
+    names_quiet: float | None = None
     #: Told each applied filter (the app remembers it per profile).
     on_filter_applied: Callable[[EventFilter], None] | None = None
 
@@ -238,8 +238,11 @@ class ExplorerScreen(Screen[None]):
             weight=_entry_weight, shed=_shed_entry,
         )
         self.details = EventCache()
-        self.names = NameDirectory(client, on_change=self._names_changed)
-        self._users_requested = False
+        #: Names for ids (users, leads, custom fields, statuses), looked up within a
+        #: share of the rate limit; never raises, never shows as the view's error.
+        quiet = QUIET if settings.names_quiet is None else settings.names_quiet
+        self.names = Directory(client, on_change=self._names_changed, quiet=quiet,
+                               max_wait=max(quiet, MAX_WAIT if quiet else 0.0))
         self.follow = FollowView(self, interval=settings.follow_interval,
                                  sleep=settings.follow_sleep, clock=settings.now)
         self._wanted_detail: str | None = None
@@ -259,7 +262,12 @@ class ExplorerScreen(Screen[None]):
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         settings = self.settings
-        yield FilterForm(now=settings.now, local_tz=settings.local_tz, id="form")
+        names = self.names
+        yield FilterForm(
+            now=settings.now, local_tz=settings.local_tz, id="form",
+            searches={"lead_id": names.search_leads, "user_id": names.search_users},
+            search_note=lambda: names.finder_note,
+        )
         yield Breadcrumb(id="breadcrumb")
         yield LocalFilterBar(id="local-filter")
         with Horizontal(id="main"):
@@ -663,50 +671,24 @@ class ExplorerScreen(Screen[None]):
 
     # ----------------------------------------------------------------- names
     def learn_names(self, events: Sequence[Event]) -> None:
-        """Names from the events themselves (no request), then the leads still unnamed
-        looked up in the background (each lead once; the directory keeps them)."""
-        names = self.names
-        if not events:
-            return
-        names.learn(events)
-        if not self._budget_allows_names():
-            return
-        if not self._users_requested:
-            self._users_requested = True
-
-            async def users() -> Message:
-                await names.users()
-                return NamesChanged()  # also when nothing changed: the rate budget did
-
-            self.run_job(users, group="names-users", failed=NamesFailed)
-        unnamed = {e.lead_id for e in events if e.lead_id and names.name(e.lead_id) is None}
-        if unnamed:
-
-            async def leads() -> Message:
-                await names.resolve_leads(unnamed)
-                return NamesChanged()
-
-            self.run_job(leads, group="names-leads", failed=NamesFailed, exclusive=False)
-
-    def _budget_allows_names(self) -> bool:
-        """Names are hints: look them up only while the rate budget is comfortable, so
-        they never cost the user a 429 on the requests that matter (pages, details)."""
-        rate = self.client.rate_limit
-        if rate is None or rate.limit is None or rate.remaining is None:
-            return False  # nothing known yet: the first page tells
-        return rate.remaining >= max(NAME_BUDGET_FLOOR, rate.limit // 4)
+        """Names from the events themselves (no request); what is still unnamed is looked
+        up in the background by the directory, within its share of the rate limit (one
+        batched search per page at most, users in one request)."""
+        if events:
+            self.names.see(events)
 
     def _names_changed(self) -> None:
         # Called by the directory, possibly inside a worker: only post.
         self.post_message(NamesChanged())
 
     def on_names_changed(self, _: NamesChanged) -> None:
-        self.table.set_names(self.names.names())
+        names = self.names.names()
+        self.table.set_names(names)
+        self.form.set_names(names)
+        self.detail.set_names(names)
         self._draw_trail()
+        self.status.set(names=self.names.status_text)
         self.after_request()  # a look-up ended: the rate budget it reported
-
-    def on_names_failed(self, message: NamesFailed) -> None:
-        self.log.warning(f"name look-up failed: {error_text(message.error)}")
 
     # ----------------------------------------------------------------- form
     @on(FilterForm.Applied)
@@ -1087,6 +1069,7 @@ class ExplorerScreen(Screen[None]):
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         self.details.put(message.event)
+        self.learn_names([message.event])  # its user, fields and statuses named too
         self.after_request()
         if message.event_id == self._wanted_detail and self.detail.event_id == message.event_id:
             self.detail.show_event(message.event)

@@ -96,18 +96,10 @@ class PivotFailed(Message):
 
 
 class NamesChanged(Message):
-    """The name directory learned names (from events, /user/ or /lead/{id}/)."""
+    """The name directory learned names, or its "names limited" flag changed."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, NamesChanged)
-
-
-class NamesFailed(Message):
-    """A name look-up failed: names are hints, so this is only logged and said once."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__()
-        self.error = error
 
 
 class FollowPolled(Message):

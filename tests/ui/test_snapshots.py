@@ -194,3 +194,20 @@ def test_help_in_the_detail_pane(snap_compare: Any, ui_emulator: Emulator) -> No
         await pilot.press("f1")
 
     assert snap_compare(make_app(ui_emulator), terminal_size=SIZE, run_before=prepared(ask))
+
+
+def test_lead_finder_lists_matches_by_name(snap_compare: Any, ui_emulator: Emulator) -> None:
+    """Typing part of a name in the lead field: the matches (name, status, short id)
+    open under it."""
+
+    async def type_a_name(pilot: Pilot[Any]) -> None:
+        finder = pilot.app.explorer.form.finder("lead_id")
+        await pilot.press("f", *"hoo")
+        for _ in range(200):  # bounded: the debounce, then one search
+            await pilot.pause(0.02)
+            if finder.is_open and finder.shown_text == "hoo":
+                return
+        raise AssertionError("the matches never opened")
+
+    assert snap_compare(make_app(ui_emulator), terminal_size=SIZE,
+                        run_before=prepared(type_a_name))

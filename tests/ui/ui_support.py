@@ -91,6 +91,7 @@ def make_app(
         now=lambda: UI_NOW,
         local_tz=UTC,
         detail_debounce=0.0,
+        names_quiet=kw.pop("names_quiet", 0.0),
         **kw,
     )
 
@@ -101,10 +102,21 @@ async def settle(pilot: Any) -> None:
     for _ in range(20):
         with contextlib.suppress(WorkerCancelled):  # a replaced page fetch is cancelled
             await app.workers.wait_for_complete()
+        names_done = await _names_settled(app)
         await pilot.pause()
-        if not any(w.is_running for w in app.workers) and not _loading(app):
+        if not any(w.is_running for w in app.workers) and not _loading(app) and names_done:
             break
     await pilot.pause()
+
+
+async def _names_settled(app: Any) -> bool:
+    """The explorer's name look-ups are done (they run in the directory's own task, not
+    a worker)."""
+    try:
+        names = app.explorer.names
+    except (AttributeError, LookupError, AssertionError):
+        return True
+    return bool(await names.settle(timeout=10.0))
 
 
 def _loading(app: Any) -> bool:

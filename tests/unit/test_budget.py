@@ -36,11 +36,19 @@ def test_ten_percent_of_the_announced_limit_per_window() -> None:
     assert budget.wait_time("other") == 0.0
 
 
-def test_a_small_limit_still_allows_one_per_window() -> None:
+def test_a_small_limit_allows_one_look_up_every_few_windows() -> None:
+    """5 per window at 10 %: half a look-up per window, so one every two windows (one
+    per window would be 20 % of the limit)."""
     clock = Clock()
     budget = RequestBudget(0.10, monotonic=clock)
     budget.observe("search", rate(5, 5, 1.0, clock.now))
     assert budget.quota("search") == 1
+    assert budget.wait_time("search") == 0.0
+    budget.spend("search")
+    clock.now += 1.0  # the next window: still waiting
+    assert budget.wait_time("search") == pytest.approx(1.0)
+    clock.now += 1.0
+    assert budget.wait_time("search") == 0.0
 
 
 def test_the_servers_count_holds_lookups_when_others_used_the_group() -> None:

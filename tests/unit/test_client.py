@@ -812,3 +812,20 @@ async def test_an_uncertain_write_message_holds_no_secret() -> None:
         with pytest.raises(WriteUncertain) as info:
             await client.post_json("lead/", {"name": "Acme"})
     assert KEY not in str(info.value)
+
+
+async def test_a_background_request_retries_without_telling_the_listeners() -> None:
+    """Name look-ups run in the background: their retries must not put "rate limited
+    (429): retrying…" in the status bar while the user waits on nothing."""
+    recorder = Recorder()
+    script = Script(too_many(), ok({"data": []}))
+    async with make_client(script, recorder) as client:
+        assert await client.get_json("user/", background=True) == {"data": []}
+        assert recorder.sleeps == [0.5]  # retried all the same
+        assert recorder.notices == []
+    recorder2 = Recorder()
+    async with make_client(Script(too_many(), ok({"data": []})), recorder2) as client:
+        assert await client.post_json("data/search/", {"query": {}}, background=True) == {
+            "data": []}
+    assert recorder2.notices == []
+    assert recorder2.sleeps == [0.5]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from close_tui.core.client import CloseClient, RetryPolicy
-from close_tui.core.directory import DELETED_FIELD, Directory, LeadMatch, short_id
+from close_tui.core.directory import DELETED_FIELD, RECENT_PAGE, Directory, LeadMatch, short_id
 from close_tui.core.filters import EventFilter
 from close_tui.core.models import Event
 from close_tui.core.summary import summarize
@@ -89,15 +89,19 @@ async def test_a_view_is_named_with_one_request_per_list_and_batched_searches() 
     counts = world.lookups()
     assert counts["organization"] == 1
     assert counts["custom_field"] == 2  # lead, then shared (the deleted field is in neither)
-    assert 1 <= counts["data"] <= 6  # at most one batched search per page
+    # One search for the recently updated leads, then at most one batch per page.
+    assert 1 <= counts["data"] <= 1 + 6
     assert counts["lead"] == 0 and counts["user"] == 0 and counts["me"] == 0
     alive = set(world.emulator.leads)
     assert not {lid for lid in unnamed_leads(world.directory, shown) if lid in alive}
     searches = world.emulator.lookups.searches
-    first = searches[0]
-    assert first["_fields"] == {"lead": ["id", "display_name"]}
-    ids = [q["value"] for q in first["query"].get("queries", [first["query"]])]
-    assert all(i.startswith("lead_") for i in ids) and len(ids) == len(set(ids))
+    assert searches[0] == {"query": {"type": "object_type", "object_type": "lead"},
+                           "_fields": {"lead": ["id", "display_name"]},
+                           "_limit": RECENT_PAGE}
+    for batch in searches[1:]:
+        assert batch["_fields"] == {"lead": ["id", "display_name"]}
+        ids = [q["value"] for q in batch["query"].get("queries", [batch["query"]])]
+        assert all(i.startswith("lead_") for i in ids) and len(ids) == len(set(ids))
     assert not [r for r in world.emulator.request_log if r.status == 429]
     assert not world.directory.limited and world.directory.failures == 0
 
@@ -213,7 +217,9 @@ async def test_search_by_many_ids_refused_falls_back_to_gets_and_the_finder_stil
 
     world.transport = httpx.MockTransport(refuse_or_queries)
     world.client = world.make_client()
-    world.directory = Directory(world.client, monotonic=world.monotonic, sleep=world.sleep)
+    # No up-front search of recent leads: every lead goes through the id batches here.
+    world.directory = Directory(world.client, monotonic=world.monotonic, sleep=world.sleep,
+                                recent_leads=0)
     shown = await world.pages(2)
     assert await world.directory.settle(timeout=600)
     assert world.requests("lead/")
@@ -424,7 +430,8 @@ async def test_users_do_not_wait_for_lead_batches_that_are_still_coalescing() ->
         await held.wait()  # the lead batch waits for more pages: until the test says
         await world.sleep(seconds)
 
-    directory = Directory(world.client, monotonic=world.monotonic, sleep=held_sleep)
+    directory = Directory(world.client, monotonic=world.monotonic, sleep=held_sleep,
+                          recent_leads=0)
     directory.see(page)
     names = await asyncio.wait_for(directory.users(), timeout=10)
     assert names[world.emulator.sim.admin_user] == world.emulator.sim.user_names[

@@ -21,7 +21,7 @@ control characters made visible.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -47,6 +47,7 @@ from close_tui.core.diff import (
     event_changes,
 )
 from close_tui.core.models import Event
+from close_tui.core.rows import short_id
 from close_tui.core.sanitize import visible
 from close_tui.ui.keys import bindings_for
 from close_tui.ui.widgets.action_palette import (
@@ -67,6 +68,8 @@ LABEL_MAX = 24
 VALUE_MIN = 16
 #: What the pane says while it shows no event.
 EMPTY_TEXT = "Highlight an event to see it here."
+#: A name in the header keeps its id beside it while this many cells are left for it.
+MIN_ID_BESIDE_NAME = 10
 #: Header labels ("request", "api key") are right-aligned in this many cells.
 HEADER_LABEL = 7
 
@@ -129,17 +132,25 @@ def changes_renderable(
     event: Event,
     changes: EventChanges,
     format_time: Callable[[datetime], str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> RenderableType:
     """The Changes tab's content: a summary line, when the object was updated (once, see
-    :data:`close_tui.core.diff.TOUCH_FIELD`), and its fields with their values."""
+    :data:`close_tui.core.diff.TOUCH_FIELD`), and its fields with their values.
+
+    ``names`` (id -> name) names custom fields in labels ("custom field Region") and ids
+    in values: a status id reads ``Potential → Won``, each with its short id after it,
+    dim (the JSON tab has the raw values)."""
+    names = names or {}
     title = Text(changes.summary[:1].upper() + changes.summary[1:], style="bold")
     rows: list[tuple[Text, Text]] = []
     if changes.kind == "update":
         for change in changes.changes:
-            rows.append((_label(change.label, change.is_custom), _change_text(event, change)))
+            rows.append((_label(change.named_label(names), change.is_custom),
+                         _change_text(event, change, names)))
     else:
         for item in changes.fields:
-            rows.append((_label(item.label, item.is_custom), Text(value_text(item.value))))
+            rows.append((_label(item.named_label(names), item.is_custom),
+                         _value(item.value, names)))
     parts: list[RenderableType] = [title]
     if changes.touched is not None:
         parts.append(touched_text(event, changes.touched, format_time))
@@ -309,8 +320,10 @@ class DetailHeader:
         action_style: Style | str,
         object_type: str,
         when: str,
-        ids: Sequence[tuple[str, str]],
+        ids: Sequence[tuple[str, str] | tuple[str, str, str]],
     ) -> None:
+        """``ids``: (label, id) or (label, id, name); a name goes first, whole when it
+        fits, and the id after it, dim and cut to what is left."""
         self.action = action
         self.action_style = action_style
         self.object_type = object_type
@@ -332,9 +345,17 @@ class DetailHeader:
             out.append(title)
             out.append(Text(fit_id(self.when, width), "dim"))
         room = width - HEADER_LABEL - 1
-        for label, value in self.ids:
+        for label, value, *named in self.ids:
             line = Text.assemble((label.rjust(HEADER_LABEL), "dim"), " ")
-            line.append(fit_id(value, max(1, room)))
+            name = named[0] if named else ""
+            if name:
+                line.append(fit_id(name, max(1, room)), "bold")
+                left = room - cell_len(name) - 1
+                if left >= MIN_ID_BESIDE_NAME:
+                    line.append(" ")
+                    line.append(fit_id(value, left), "dim")
+            else:
+                line.append(fit_id(value, max(1, room)))
             line.truncate(width, overflow="ellipsis")
             out.append(line)
         return out
@@ -358,7 +379,27 @@ def _missing_side(event: Event, name: str) -> str:
     return f"(not in {name})"
 
 
-def _change_text(event: Event, change: FieldChange) -> Text:
+def named_value(value: Any, names: Mapping[str, str]) -> str | None:
+    """The name of ``value`` when it is an id ``names`` knows (``stat_…``, ``user_…``)."""
+    if isinstance(value, str) and "_" in value and len(value) <= 80:
+        name = names.get(value)
+        if isinstance(name, str) and name and name != value:
+            return name
+    return None
+
+
+def _value(value: Any, names: Mapping[str, str], style: str = "") -> Text:
+    """One value: an id ``names`` knows as its name and its short id (dim); anything
+    else as JSON (:func:`value_text`)."""
+    name = named_value(value, names)
+    if name is None:
+        return Text(value_text(value), style=style)
+    return Text.assemble(
+        (visible(name[:MAX_VALUE_CHARS]), style), (f" ({short_id(value)})", "dim")
+    )
+
+
+def _change_text(event: Event, change: FieldChange, names: Mapping[str, str]) -> Text:
     out = Text()
     kind = change.kind
     if change.text_diff:
@@ -369,31 +410,54 @@ def _change_text(event: Event, change: FieldChange) -> Text:
             out.append(visible(line[:MAX_VALUE_CHARS]), style)
         return out
     if kind == "changed":
-        old, new = value_text(change.old), value_text(change.new)
-        out.append(old, _OLD)
+        old, new = _value(change.old, names, _OLD), _value(change.new, names, _NEW)
+        out.append_text(old)
         # Short values read best on one line; long ones (ids, dates) one under the other.
-        out.append(" → " if len(old) + len(new) <= SHORT_PAIR else " →\n", "dim")
-        out.append(new, _NEW)
+        short = cell_len(old.plain) + cell_len(new.plain) <= SHORT_PAIR
+        out.append(" → " if short else " →\n", "dim")
+        out.append_text(new)
     elif kind == "added":
         out.append("added ", "dim")
-        out.append(value_text(change.new), _NEW)
+        out.append_text(_value(change.new, names, _NEW))
     elif kind == "removed":
         out.append("removed ", "dim")
-        out.append(value_text(change.old), _OLD)
+        out.append_text(_value(change.old, names, _OLD))
     elif kind == "unchanged":
-        out.append(value_text(change.new))
+        out.append_text(_value(change.new, names))
         out.append(" (listed as changed, same value)", _NOTE)
     else:  # unknown: say which side is not known and why
         if change.old is ABSENT:
             out.append(_missing_side(event, "previous_data"), _NOTE)
         else:
-            out.append(value_text(change.old), _OLD)
+            out.append_text(_value(change.old, names, _OLD))
         out.append(" →\n", "dim")
         if change.new is ABSENT:
             out.append(_missing_side(event, "data"), _NOTE)
         else:
-            out.append(value_text(change.new), _NEW)
+            out.append_text(_value(change.new, names, _NEW))
     return out
+
+
+class _NamesUsed(Mapping[str, str]):
+    """A view of the names that records which ids were looked up: the pane redraws on
+    new names only when one of those changed."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+        self.used: dict[str, str | None] = {}
+
+    def __getitem__(self, key: str) -> str:
+        value = self._names.get(key)
+        self.used[key] = value
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class EventDetail(Vertical):
@@ -437,6 +501,9 @@ class EventDetail(Vertical):
         self.event: Event | None = None
         self.event_id: str | None = None
         self.changes: EventChanges | None = None
+        self._names: Mapping[str, str] = {}
+        #: The ids the event on show was drawn with, and their names then.
+        self._names_used: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text(EMPTY_TEXT, style="dim"), id="detail-header")
@@ -476,6 +543,24 @@ class EventDetail(Vertical):
 
     # ------------------------------------------------------------------ public API
 
+    def set_names(self, names: Mapping[str, str]) -> None:
+        """Names of ids (leads, users, custom fields, statuses): the header and the
+        Changes tab use them. Redraws only when a name the event shows has changed."""
+        self._names = names
+        if self.event is None or not self._names_used:
+            return
+        if any(names.get(key) != name for key, name in self._names_used.items()):
+            event = self.event
+            self._header.update(self._header_text(event))
+            if self.changes is not None:
+                self.changes_view.update(self._changes_content(event, self.changes))
+
+    def _changes_content(self, event: Event, changes: EventChanges) -> RenderableType:
+        names = _NamesUsed(self._names)
+        content = changes_renderable(event, changes, self._format_time, names)
+        self._names_used.update(names.used)
+        return content
+
     def clear(self, message: str = EMPTY_TEXT) -> None:
         """Show no event, only ``message`` (an empty result: "no events match this
         filter"), so the pane never keeps an event the table no longer lists."""
@@ -514,13 +599,15 @@ class EventDetail(Vertical):
         )
         self.event = event
         self.event_id = event.id
+        if not same:
+            self._names_used = {}
         self._header.update(self._header_text(event))
         if same:
             return
         changes = event_changes(event)
         self.changes = changes
         self._set_notes(list(changes.notes))
-        self.changes_view.update(changes_renderable(event, changes, self._format_time))
+        self.changes_view.update(self._changes_content(event, changes))
         object_types = {event.object_id: event.object_type} if event.object_id else {}
         self.json_view.load(event.to_api(), object_types=object_types)
         self.tabs.remove_class("-hidden")
@@ -604,18 +691,24 @@ class EventDetail(Vertical):
 
     def _header_text(self, event: Event) -> RenderableType:
         tone = action_tone(event.action)
-        ids = [
-            (label, visible(value))
-            for label, value in (
-                ("event", event.id),
-                ("object", event.object_id),
-                ("lead", event.lead_id),
-                ("user", event.user_id or "system (no user)"),
-                ("request", event.request_id),
-                ("api key", event.api_key_id),
-            )
-            if isinstance(value, str) and value
-        ]
+        ids: list[tuple[str, str] | tuple[str, str, str]] = []
+        for label, value in (
+            ("event", event.id),
+            ("object", event.object_id),
+            ("lead", event.lead_id),
+            ("user", event.user_id or "system (no user)"),
+            ("request", event.request_id),
+            ("api key", event.api_key_id),
+        ):
+            if not isinstance(value, str) or not value:
+                continue
+            name = self._names.get(value) if label in ("lead", "user") else None
+            if label in ("lead", "user"):
+                self._names_used[value] = name
+            if name and name != value:
+                ids.append((label, visible(value), visible(name)))
+            else:
+                ids.append((label, visible(value)))
         return DetailHeader(
             visible(event.action),
             self.get_component_rich_style(tone_class("event-detail", tone)),

@@ -66,6 +66,7 @@ from close_tui.core.idroute import (
 from close_tui.core.rows import short_id
 from close_tui.core.sanitize import has_controls, visible
 from close_tui.ui.keys import bindings_for
+from close_tui.ui.widgets.name_finder import NameFinder, SearchFunction
 
 Severity = Literal["information", "warning", "error"]
 Level = Literal["", "muted", "ok", "warning", "error", "disabled"]
@@ -82,6 +83,10 @@ FORM_FIELDS: Final[tuple[str, ...]] = (
     "until",
 )
 DATE_FIELDS: Final[tuple[str, ...]] = ("since", "until")
+#: Fields that find their id by name when the form is given a search for them.
+NAME_FIELDS: Final[tuple[str, ...]] = ("lead_id", "user_id")
+#: What a name field says while nothing is chosen for the name typed.
+CHOOSE_A_MATCH: Final = "choose a match: ↓ Enter"
 
 _SHORT_LABELS: Final[dict[str, str]] = {
     "lead_id": "lead",
@@ -102,6 +107,17 @@ _PLACEHOLDERS: Final[dict[str, str]] = {
     "object_id": "acti_/cont_/oppo_…",
     "action": "created (↑↓)",
     "until": "date, …T10:00Z, 1h",
+}
+#: Placeholders and help of the name fields when they find by name.
+_NAME_PLACEHOLDERS: Final[dict[str, str]] = {
+    "lead_id": "name, lead_… or URL",
+    "user_id": "name or user_…",
+}
+_NAME_HELP: Final[dict[str, str]] = {
+    "lead_id": "Lead: type part of its name and choose a match (↓, Enter), or paste its id "
+    "(lead_…) or its Close URL. Events of the lead and everything under it.",
+    "user_id": "User: type part of a name or e-mail and choose a member (deactivated ones "
+    "too), or paste an id (user_…). Events caused by this user.",
 }
 _HELP: Final[dict[str, str]] = {
     "lead_id": "Lead id (lead_…): events of the lead and everything under it.",
@@ -218,16 +234,21 @@ def evaluate(
     now: datetime,
     local_tz: tzinfo,
     given_dates: Mapping[str, GivenDate] | None = None,
+    choosing: frozenset[str] = frozenset(),
 ) -> FormState:
     """The form's state for these field texts: what is disabled and why, each field's
     inline message, the hint line, and the filter to apply (``None`` when Apply must stay
-    disabled: an unsupported set, an invalid value or an unreadable date)."""
+    disabled: an unsupported set, an invalid value or an unreadable date).
+
+    ``choosing``: fields holding a name typed to find (lead, user) with no match chosen
+    yet: they count as filled, and Apply waits for the choice."""
     given_dates = given_dates or {}
     texts = {name: values.get(name, "").strip() for name in FORM_FIELDS}
     filled = frozenset(name for name in FILTER_FIELDS if texts[name])
     state = FormState(filled=filled)
     errors: list[tuple[str, str]] = []
     warnings: list[tuple[str, str]] = []
+    pending = [name for name in FILTER_FIELDS if name in choosing and name in filled]
 
     name: str
     for name in FILTER_FIELDS:
@@ -236,6 +257,10 @@ def evaluate(
             state.disabled.add(name)
             state.reasons[name] = (short_reason(name, why), "disabled")
             state.tooltips[name] = why
+            continue
+        if name in pending:
+            state.reasons[name] = (CHOOSE_A_MATCH, "warning")
+            state.tooltips[name] = _HELP[name]
             continue
         check: FieldCheck = check_field_value(
             name, texts[name], object_type=texts["object_type"], object_id=texts["object_id"]
@@ -285,6 +310,10 @@ def evaluate(
     if errors:
         where, message = errors[0]
         state.hint, state.hint_level = f"{FIELD_LABELS[where]}: {message}", "error"
+    elif pending:
+        what = _SHORT_LABELS[pending[0]]
+        state.hint = f"{what}: choose one of the matches (↓ then Enter), or paste an id"
+        state.hint_level = "warning"
     elif not supported:
         adds = completions(filled)
         if adds:
@@ -303,12 +332,22 @@ def evaluate(
             state.hint += f" · {FIELD_LABELS[where]}: {message}"
             state.hint_level = "warning"
 
-    if supported and not errors:
+    if supported and not errors and not pending:
         changes: dict[str, object] = {f: texts[f] for f in filled}
         for op, when in dates.values():
             changes[f"date_updated__{op}"] = when
         state.filter = EventFilter().replace(**changes)
     return state
+
+
+def _field_maker(field_name: str) -> Callable[[str, str | None], FieldInput]:
+    """The input a name finder wraps: the form's own field input (paste routing, the
+    form's keys), so the form reads it like any other field."""
+
+    def make(placeholder: str, input_id: str | None) -> FieldInput:
+        return FieldInput(field_name, placeholder=placeholder, id=input_id)
+
+    return make
 
 
 class FieldInput(Input):
@@ -517,6 +556,9 @@ class FilterForm(Widget):
         *,
         now: Callable[[], datetime] | None = None,
         local_tz: tzinfo | None = None,
+        searches: Mapping[str, SearchFunction] | None = None,
+        search_note: Callable[[], str] | None = None,
+        finder_debounce: float = 0.15,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -534,6 +576,10 @@ class FilterForm(Widget):
         self._last_applied: tuple[EventFilter, dict[str, str]] | None = None
         self._names: dict[str, str] = {}
         self._folded = False
+        #: Name fields (lead, user) -> the search that finds ids by name.
+        self._searches = {k: v for k, v in (searches or {}).items() if k in NAME_FIELDS}
+        self._search_note = search_note
+        self._finder_debounce = finder_debounce
 
     def compose(self) -> ComposeResult:
         yield FoldedLine(id="folded-line")
@@ -542,7 +588,19 @@ class FilterForm(Widget):
                 with Vertical(classes="cell", id=f"{name}-cell"):
                     with Horizontal(classes="cell-row"):
                         yield Label(Content(_SHORT_LABELS[name]), classes="field-label")
-                        yield FieldInput(name, placeholder=_PLACEHOLDERS[name], id=name)
+                        search = self._searches.get(name)
+                        if search is None:
+                            yield FieldInput(name, placeholder=_PLACEHOLDERS[name], id=name)
+                        else:
+                            yield NameFinder(
+                                search,
+                                placeholder=_NAME_PLACEHOLDERS[name],
+                                input_id=name,
+                                make_input=_field_maker(name),
+                                debounce=self._finder_debounce,
+                                empty_note=self._search_note,
+                                id=f"{name}-finder",
+                            )
                     yield Static(Content(""), classes="reason", id=f"{name}-reason")
         with Horizontal(id="status-row"):
             yield Static(Content(""), id="hint")
@@ -581,9 +639,20 @@ class FilterForm(Widget):
         return filter_in_words(self._active_texts, self._names)
 
     def set_names(self, names: Mapping[str, str]) -> None:
-        """Names of lead and user ids, for the folded line ("lead: Acme Inc")."""
+        """Names of lead and user ids, for the folded line ("lead: Acme Inc") and the
+        name fields: one that holds an id now named shows the name (unless the user is
+        in it)."""
         self._names = dict(names)
+        self._name_the_ids()
         self._draw_folded_line()
+
+    def finder(self, name: str) -> NameFinder | None:
+        """The name finder of field ``name`` (``None``: the field takes ids only)."""
+        if name not in self._searches or not self.is_mounted:
+            return None
+        found = self.query(f"#{name}-finder")
+        widget = found.first() if found else None
+        return widget if isinstance(widget, NameFinder) else None
 
     def set_filter(self, flt: EventFilter) -> None:
         """Fill the fields from ``flt``; its dates are shown in local time and kept exact.
@@ -605,6 +674,7 @@ class FilterForm(Widget):
                     break
         for name in FORM_FIELDS:
             self._set_value(name, values[name])
+        self._name_the_ids(even_focused=True)
         self._refresh_state()
         applied = self._last_applied
         # The filter this form just applied comes back from the app with absolute dates:
@@ -638,6 +708,18 @@ class FilterForm(Widget):
         return self.query_one(f"#{name}", FieldInput)
 
     def values(self) -> dict[str, str]:
+        """Each field's value: its text, or for a name field showing a chosen name, the
+        chosen id."""
+        out = {name: self.field_input(name).value for name in FORM_FIELDS}
+        for name in self._searches:
+            finder = self.finder(name)
+            chosen = finder.id_for(out[name]) if finder is not None else None
+            if chosen is not None:
+                out[name] = chosen
+        return out
+
+    def texts(self) -> dict[str, str]:
+        """What each field shows (a chosen name, not its id)."""
         return {name: self.field_input(name).value for name in FORM_FIELDS}
 
     def paste_text(self, text: str, target: str | None = None) -> None:
@@ -710,7 +792,22 @@ class FilterForm(Widget):
     @on(Input.Submitted)
     def _field_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        field_name = getattr(event.input, "field_name", "")
+        finder = self.finder(field_name)
+        if finder is not None and finder.wants_a_choice:
+            finder.find_now()  # Enter before the matches: one is chosen, several listed
+            return
         self.action_apply()
+
+    @on(NameFinder.Chosen)
+    def _name_chosen(self, event: NameFinder.Chosen) -> None:
+        """A lead or user chosen by name: the field holds its id (showing the name), and
+        a filter that can be applied now is (the table shows what was asked for)."""
+        event.stop()
+        self._names[event.id] = event.name
+        self._refresh_state()
+        if self.current_filter is not None:
+            self.action_apply()
 
     @on(Button.Pressed, "#apply")
     def _apply_pressed(self, event: Button.Pressed) -> None:
@@ -778,7 +875,29 @@ class FilterForm(Widget):
             now=self._now(),
             local_tz=self._local_tz,
             given_dates=self._given_dates,
+            choosing=self._choosing(),
         )
+
+    def _choosing(self) -> frozenset[str]:
+        """Name fields holding a name nothing was chosen for (yet)."""
+        out = set()
+        for name in self._searches:
+            finder = self.finder(name)
+            if finder is not None and finder.wants_a_choice:
+                out.add(name)
+        return frozenset(out)
+
+    def _name_the_ids(self, *, even_focused: bool = False) -> None:
+        """Name fields holding a bare id the names know show the name instead (the id
+        stays the value). Not under the user's cursor, unless ``even_focused``."""
+        for name in self._searches:
+            finder = self.finder(name)
+            if finder is None:
+                continue
+            text = self.field_input(name).value.strip()
+            label = self._names.get(text)
+            if label and label != text and (even_focused or not finder.input.has_focus):
+                finder.set_chosen(text, label)
 
     def _set_value(self, name: str, value: str) -> None:
         field_input = self.field_input(name)
@@ -799,7 +918,10 @@ class FilterForm(Widget):
             field_input.disabled = name in state.disabled
             text, level = state.reasons.get(name, ("", ""))
             field_input.set_class(level == "error", "-invalid")
-            self._show(field_input, f"#{name}-reason", text, level, state.tooltips.get(name, ""))
+            tip = state.tooltips.get(name, "")
+            if name in self._searches and tip == _HELP[name]:
+                tip = _NAME_HELP[name]
+            self._show(field_input, f"#{name}-reason", text, level, tip)
         self.field_input("object_type").set_choices(state.type_choices)
         self.field_input("action").set_choices(state.action_choices)
         self._show(None, "#hint", state.hint, state.hint_level, "")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -84,7 +84,9 @@ class NameFinder(Widget):
         constrain: none inside;
         height: auto;
         max-height: 10;
+        /* Wider than a form field: a name, its status and short id on one line. */
         width: 1fr;
+        min-width: 48;
         border: tall $border-blurred;
         background: $surface;
         padding: 0;
@@ -128,6 +130,8 @@ class NameFinder(Widget):
         min_chars: int = 2,
         accepts: Callable[[str], bool] = looks_like_a_name,
         empty_text: str = "no matches",
+        empty_note: Callable[[], str] | None = None,
+        make_input: Callable[[str, str | None], Input] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -139,6 +143,8 @@ class NameFinder(Widget):
         self.min_chars = min_chars
         self.accepts = accepts
         self.empty_text = empty_text
+        self.empty_note = empty_note
+        self._make_input = make_input
         self._value = value
         self._placeholder = placeholder
         self._input_id = input_id
@@ -154,9 +160,16 @@ class NameFinder(Widget):
         #: The text whose matches the list shows (while typing on, the list keeps the
         #: last text's matches until the newer ones arrive).
         self.shown_text = ""
+        #: Enter came before the matches: a single match is chosen when they arrive.
+        self._choose_single = False
 
     def compose(self) -> ComposeResult:
-        yield Input(self._value, placeholder=self._placeholder, id=self._input_id)
+        if self._make_input is not None:
+            field = self._make_input(self._placeholder, self._input_id)
+            field.value = self._value
+            yield field
+        else:
+            yield Input(self._value, placeholder=self._placeholder, id=self._input_id)
         yield SuggestionList()
 
     # ------------------------------------------------------------------ parts
@@ -178,6 +191,36 @@ class NameFinder(Widget):
         """The matches shown (empty when the list shows "no matches" or is closed)."""
         return list(self._matches) if self.is_open else []
 
+    @property
+    def wants_a_choice(self) -> bool:
+        """The input holds a name to find (not an id, not a URL) and none is chosen."""
+        text = self.input.value
+        return (
+            self.id_for(text) is None
+            and len(text.strip()) >= self.min_chars
+            and self.accepts(text)
+        )
+
+    def id_for(self, text: str) -> str | None:
+        """The chosen id while ``text`` is still the chosen name, else ``None`` (safe to
+        ask before the input's change message has reached this widget)."""
+        if self.chosen_id is not None and self._chosen_name == text:
+            return self.chosen_id
+        return None
+
+    def find_now(self) -> None:
+        """Enter on a name nothing was chosen for: search now (no debounce; the
+        directory's cache makes a repeat free); a single match is chosen when it comes,
+        several open the list to choose from."""
+        if not self.wants_a_choice:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._generation += 1
+        self._choose_single = True
+        self._start(self.input.value, self._generation)
+
     def set_chosen(self, object_id: str, name: str) -> None:
         """Show ``name`` for an id chosen elsewhere (a pivot, a restored filter)."""
         self._chosen_name = name
@@ -193,6 +236,8 @@ class NameFinder(Widget):
         if event.input is not self.input:
             return
         text = event.value
+        if text != self.input.value:
+            return  # stale: the value was set again since (a pivot: id, then its name)
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -201,6 +246,7 @@ class NameFinder(Widget):
             return  # the name we just put there
         self._chosen_name = None
         self.chosen_id = None
+        self._choose_single = False
         if len(text.strip()) < self.min_chars or not self.accepts(text):
             self.close()
             return
@@ -222,7 +268,14 @@ class NameFinder(Widget):
             found = []
         if found is None or generation != self._generation or self.input.value != text:
             return  # superseded by newer typing
-        self._show(list(found), text)
+        matches = list(found)
+        if self._choose_single and len(matches) == 1:
+            self._choose_single = False
+            self._matches = matches
+            self._choose(0)
+            return
+        self._choose_single = False
+        self._show(matches, text)
 
     # ------------------------------------------------------------------ the list
 
@@ -235,12 +288,19 @@ class NameFinder(Widget):
             options.add_options(Option(_line(m)) for m in matches)
             options.highlighted = 0
         else:
-            options.add_option(Option(Text(self.empty_text, style="dim italic"),
+            note = self.empty_note() if self.empty_note is not None else ""
+            empty = f"{self.empty_text} — {note}" if note else self.empty_text
+            options.add_option(Option(Text(visible(empty), style="dim italic"),
                                       disabled=True))
         self.add_class("-open")
 
     def close(self) -> None:
         self.remove_class("-open")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        # Focus left the input (Tab, a click elsewhere, Enter applied the form): the
+        # list would float over what the user went to.
+        self.close()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("move", "choose", "close"):
@@ -255,6 +315,10 @@ class NameFinder(Widget):
         options.highlighted = max(0, min(len(self._matches) - 1, current + delta))
 
     def action_choose(self) -> None:
+        if self.shown_text != self.input.value and self.wants_a_choice:
+            # The list still shows an older text's matches: choose from the text typed.
+            self.find_now()
+            return
         index = self.suggestions.highlighted
         if index is None or not self._matches:
             self.close()
@@ -272,6 +336,7 @@ class NameFinder(Widget):
 
     def _choose(self, index: int) -> None:
         match = self._matches[index]
+        self._choose_single = False
         self._generation += 1  # results still on their way are stale now
         self._chosen_name = match.name
         self.chosen_id = match.id

@@ -21,6 +21,7 @@ class StatusInfo:
     rate: str = ""  # "rate 17/20 · reset 0.4s"
     error: str = ""
     activity: str = ""  # transient: "retrying in 3 s"
+    names: str = ""  # "names limited": some ids are shown as they are, for now
 
 
 class StatusBar(Vertical):
@@ -68,6 +69,8 @@ class StatusBar(Vertical):
             summary.append(" · " + info.paging, "italic")
         if info.rate:
             summary.append("   " + info.rate, "dim")
+        if info.names:
+            summary.append(" · " + visible(info.names), "dim italic")
         if info.activity:
             summary.append("   " + visible(info.activity), "bold yellow")
         query = Text()
