@@ -32,8 +32,9 @@ Step = Callable[[Any, Emulator], Awaitable[None]]
 async def _settle(pilot: Any) -> None:
     for _ in range(10):
         await pilot.app.workers.wait_for_complete()
+        named = await pilot.app.explorer.names.settle(timeout=10.0)  # look-ups: own task
         await pilot.pause()
-        if not pilot.app.explorer.feed.loading:
+        if not pilot.app.explorer.feed.loading and named:
             break
     await pilot.pause(0.2)
 
@@ -68,6 +69,16 @@ async def _help(pilot: Any, emulator: Emulator) -> None:
     await pilot.press("question_mark")
 
 
+async def _find_a_lead(pilot: Any, emulator: Emulator) -> None:
+    """Type part of a name in the lead field: the matches open under it."""
+    finder = pilot.app.explorer.form.finder("lead_id")
+    await pilot.press("f", *"hoo")
+    for _ in range(100):  # bounded: the debounce, then one search
+        await pilot.pause(0.05)
+        if finder.is_open and finder.shown_text == "hoo":
+            break
+
+
 def _typical_lead(emulator: Emulator) -> str:
     """A lead with a varied history (many kinds of objects), not the merge's pile-up."""
 
@@ -86,6 +97,7 @@ async def main() -> None:
                 _open_status_change)
     await shoot("unfiltered", emulator, None, None)
     await shoot("help", emulator, None, _help)
+    await shoot("finder", emulator, None, _find_a_lead)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def summarize(event: Event, names: Mapping[str, str] | None = None) -> str:
     lead of a merge. Never raises; the worst case is a bare "<Noun> <action>".
     """
     try:
-        text = _Sentence(event, names or {}).build()
+        text = _Sentence(event, names if names is not None else {}).build()
     except Exception:  # a summary is never worth a crash: fall back to type and action
         text = _fallback(event)
     return _one_line(text)

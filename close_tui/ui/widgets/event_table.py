@@ -21,7 +21,7 @@ and when the cursor moves or a row is chosen; the app owns the I/O and calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from math import ceil
@@ -209,6 +209,31 @@ def fit_person(name: str, width: int) -> str:
     return name
 
 
+#: Rows kept to be summarized again once their names come (their events are kept).
+MAX_RESUMMARIZED = 2000
+
+
+class _LookedUp(Mapping[str, str]):
+    """The names, recording which ids a summary asked for and did not find."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+        self.missing: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        value = self._names.get(key)
+        if value is None:
+            self.missing.add(key)
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 class EventTable(ScrollView, can_focus=True):
     """Events newest first; a row cursor; a pinned header and a status footer line."""
 
@@ -326,6 +351,8 @@ class EventTable(ScrollView, can_focus=True):
         # Summaries name custom fields, merged leads and members from the names known
         # when a row is made (rows keep a finished string, not the event).
         self._store = RowStore(summarizer=self._summarize)
+        #: Events whose summary lacked a name, and the ids it lacked (bounded).
+        self._unnamed_summaries: dict[str, tuple[Event, frozenset[str]]] = {}
         if names:
             self._names = {key: visible(value) for key, value in names.items()}
         self._cursor: int | None = None
@@ -395,6 +422,7 @@ class EventTable(ScrollView, can_focus=True):
     def clear(self) -> None:
         """Forget every row (a new filter): cursor gone, scroll to the top, footer idle."""
         self._store.clear()
+        # (_unnamed_summaries stays: Back brings rows of an earlier view back, unsummarized.)
         self._cursor = None
         self._footer_state = "idle"
         self._footer_message = ""
@@ -450,11 +478,13 @@ class EventTable(ScrollView, can_focus=True):
 
     def set_names(self, names: Mapping[str, str]) -> None:
         """Display names for user and lead ids (may arrive after the rows), and for
-        custom fields (``cf_…``) in the summaries of rows added from now on.
+        custom fields (``cf_…``) and statuses in the summaries (rows shown before their
+        names came are summarized again).
 
         Ids without a name keep showing as short ids.
         """
         self._names = {key: visible(value) for key, value in names.items()}
+        self._resummarize()
         self._strips.clear()
         self.refresh()
 
@@ -711,7 +741,27 @@ class EventTable(ScrollView, can_focus=True):
         return label
 
     def _summarize(self, event: Event) -> str:
-        return summarize(event, self._names)
+        looked_up = _LookedUp(self._names)
+        text = summarize(event, looked_up)
+        if looked_up.missing:
+            # Named later (field lists, statuses arrive after the first page): kept to
+            # say it again with the names; the oldest go first past the bound.
+            pending = self._unnamed_summaries
+            pending[event.id] = (event, frozenset(looked_up.missing))
+            while len(pending) > MAX_RESUMMARIZED:
+                del pending[next(iter(pending))]
+        return text
+
+    def _resummarize(self) -> None:
+        """Rows whose summary lacked a name that is known now: summarized again."""
+        names = self._names
+        for event_id, (event, missing) in list(self._unnamed_summaries.items()):
+            if not any(key in names for key in missing):
+                continue
+            del self._unnamed_summaries[event_id]
+            row = self._store.get(event_id)
+            if row is not None:
+                row.summary = self._summarize(event)
 
     def _part_style(self, name: str) -> Style:
         """Rich styles of the widget and its parts, resolved once per style change."""
