@@ -99,11 +99,35 @@ class ArchiveSource:
             raise NotFound(f"event {event_id} is not in the archive")
         return event_from_raw(raw)
 
+    async def write_all(
+        self,
+        flt: EventFilter,
+        write: Callable[[Event], None],
+        *,
+        on_page: Callable[[int], object] | None = None,
+    ) -> int:
+        """Every event of ``flt``, newest first, to ``write`` (the app's export of an
+        archive view); ``on_page(read so far)`` after each page. Returns how many."""
+        pager = self.pager(flt, limit=MAX_ARCHIVE_PAGE)
+        read = 0
+        while not pager.exhausted:
+            for event in await pager.next_page():
+                write(event)
+                read += 1
+            if on_page is not None:
+                on_page(read)
+        return read
+
     # ------------------------------------------------------------------ about the archive
 
     async def status(self, now: datetime | None = None) -> ArchiveStatus:
         when = now or datetime.now(UTC)
         return await self._call(lambda store: store.status(when, HISTORY))
+
+    async def names(self) -> dict[str, str]:
+        """The display names the syncs learned (users, leads, custom fields), by id: what
+        the explorer can show for ids on the archive, where it sends no look-up."""
+        return await self._call(lambda store: store.names())
 
     async def unindexed(self) -> int:
         """Events stored but not yet searchable (an interrupted sync left them)."""

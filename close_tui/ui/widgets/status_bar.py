@@ -21,6 +21,7 @@ class StatusInfo:
     rate: str = ""  # "rate 17/20 · reset 0.4s"
     error: str = ""
     activity: str = ""  # transient: "retrying in 3 s"
+    request: str = "GET /event/?"  # what the query line's query is for (or "archive …: ")
 
 
 class StatusBar(Vertical):
@@ -71,7 +72,7 @@ class StatusBar(Vertical):
         if info.activity:
             summary.append("   " + visible(info.activity), "bold yellow")
         query = Text()
-        query.append("GET /event/?", "dim")
+        query.append(visible(info.request), "dim")
         query.append(visible(info.query))
         if info.error:
             query.append("   ⚠ " + visible(info.error), "bold red")
