@@ -119,13 +119,13 @@ def archive_app(path: Path, **app_options: Any) -> CloseTuiApp:
 
     with ArchiveStore(path, readonly=True) as store:  # missing or damaged: raises here
         status = store.status(datetime.now(UTC), HISTORY)
-    keymap, config_problem = user_keymap()
-    notices = list(config_problem)
-    if status.unindexed:
-        notices.append(f"{status.unindexed:,} events are not yet searchable (a sync was "
-                       "interrupted): run `close-tui archive sync`")
-    app_options.setdefault("keymap", keymap)
-    app_options.setdefault("notices", notices)
+    if "keymap" not in app_options:
+        keymap, config_problem = user_keymap()
+        notices = list(config_problem)
+        if status.unindexed:
+            notices.append(f"{status.unindexed:,} events are not yet searchable (a sync "
+                           "was interrupted): run `close-tui archive sync`")
+        app_options.update(keymap=keymap, notices=notices)
     app_options.setdefault("organization", archive_label(status))
     client = app_options.pop("client", None) or offline_client()
     return CloseTuiApp(client, source=ArchiveSource(path), **app_options)
