@@ -162,10 +162,34 @@ async def test_a_search_in_the_form_equals_the_reference(archived: Archived) -> 
         shown = await load_all(pilot, screen)
         assert shown == archived.truth(ArchiveFilter(search=word, action="updated")) and shown
         assert "search=" in screen.status.info.query  # the status line says what is shown
-        assert screen.breadcrumb  # a search is never called a plain "lead" view
+        entry = screen.history.current
+        assert entry is not None and entry.crumb.kind == "filter"  # never a plain "lead"
+        assert word in entry.crumb.value
         # The words that match nothing are an empty view, said as such.
         await apply_in_form(pilot, screen, search="zzzqqqnothing")
         assert await load_all(pilot, screen) == []
+        assert transport.refused == 0
+
+
+async def test_a_saved_view_keeps_a_refused_combination_and_its_search(
+    archived: Archived,
+) -> None:
+    transport = RefusingTransport()
+    app = make_archive_app(archived.path, transport)
+    user = deleted_by_a_user(archived)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        await apply_in_form(pilot, screen, user_id=user, action="deleted", search="deleted")
+        saved = screen.current_filter
+        screen.save_view("their deletions")
+        await apply_in_form(pilot, screen, action="updated")
+        screen.open_view("their deletions")
+        await settle(pilot)
+        assert screen.current_filter == saved
+        assert isinstance(saved, ArchiveFilter) and saved.search == "deleted"
+        assert screen.form.values()["search"] == "deleted"  # the form shows it back
+        assert await load_all(pilot, screen) == archived.truth(saved)
         assert transport.refused == 0
 
 
