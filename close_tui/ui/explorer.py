@@ -242,6 +242,12 @@ class ExplorerScreen(Screen[None]):
         )
         self.details = EventCache()
         self.names = NameDirectory(client, on_change=self._names_changed)
+        if self.reads_archive:  # the names the syncs stored; no look-up is ever sent
+            from close_tui.core.archive.names import ArchiveNames
+            from close_tui.core.archive.source import ArchiveSource
+
+            stored = self.source.stored_names() if isinstance(self.source, ArchiveSource) else {}
+            self.names = ArchiveNames(stored, on_change=self._names_changed)
         self._users_requested = False
         self.follow = FollowView(self, interval=settings.follow_interval,
                                  sleep=settings.follow_sleep, clock=settings.now)
@@ -324,6 +330,9 @@ class ExplorerScreen(Screen[None]):
         if self.reads_archive:
             self.status.set(request=f"archive {Path(str(getattr(self.source, 'path', ''))).name}: ")
         self.watch(self.table, "time_mode", self._time_mode_changed, init=False)
+        if self.reads_archive:
+            self.table.set_names(self.names.names())
+            self.form.set_names(self.names.names())
         self.apply_filter(self.settings.initial_filter)
         self.set_focus(self.table)
 

@@ -202,7 +202,11 @@ async def test_detail_and_a_pivot_come_from_the_archive(archived: Archived) -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = explorer(app)
-        first = screen.table.event_id_at(0)
+        by_id = {e["id"]: e for e in archived.events}
+        index = next(i for i in range(screen.table.row_count)
+                     if by_id[screen.table.event_id_at(i)].get("user_id"))
+        screen.table.move_cursor(index)
+        first = screen.table.event_id_at(index)
         await pilot.press("enter")
         await settle(pilot)
         shown = screen.detail.event
@@ -214,8 +218,13 @@ async def test_detail_and_a_pivot_come_from_the_archive(archived: Archived) -> N
         screen.set_focus(screen.table)
         await pilot.press("U")  # this user's events: a new view on the same archive
         await settle(pilot)
-        assert screen.current_filter == EventFilter(user_id=shown.user_id)
+        assert shown.user_id and screen.current_filter == EventFilter(user_id=shown.user_id)
         assert await load_all(pilot, screen) == archived.truth(screen.current_filter)
+        # The user is named from the archive's stored names (no look-up was sent).
+        assert shown.user_id in archived.names
+        entry = screen.history.current
+        assert entry is not None
+        assert screen.crumb_label(entry.crumb) == f"user {archived.names[shown.user_id]}"
         assert transport.refused == 0
 
 

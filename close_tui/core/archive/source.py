@@ -129,6 +129,12 @@ class ArchiveSource:
         the explorer can show for ids on the archive, where it sends no look-up."""
         return await self._call(lambda store: store.names())
 
+    def stored_names(self) -> dict[str, str]:
+        """:meth:`names` without awaiting, for the explorer's constructor (one small
+        table: a few hundred rows)."""
+        with self._lock:
+            return self._store.names()
+
     async def unindexed(self) -> int:
         """Events stored but not yet searchable (an interrupted sync left them)."""
         return await self._call(lambda store: store.unindexed_count())
