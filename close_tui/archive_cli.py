@@ -146,6 +146,65 @@ def add_parser(
 # --------------------------------------------------------------------------- dispatch
 
 
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """``close-tui --archive [--db PATH]``: the app on the archive (the main parser's).
+
+    Their own dests (``app_archive``, ``app_db``): a subcommand's ``--archive``/``--db``
+    defaults would otherwise overwrite what was given before the subcommand."""
+    parser.add_argument(
+        "--archive",
+        dest="app_archive",
+        action="store_true",
+        help="open the explorer on the local archive (`close-tui archive sync`) instead "
+        "of the API: any filter combination, full-text search, offline; with --demo, the "
+        "demo organization's archive (synced first if there is none)",
+    )
+    parser.add_argument(
+        "--db",
+        dest="app_db",
+        metavar="PATH",
+        help="with --archive: the archive file (default: the profile's)",
+    )
+
+
+def check_app_options(args: argparse.Namespace) -> None:
+    """``--archive``/``--db`` before a subcommand mean nothing there: say so, don't drop."""
+    from close_tui.cli import UsageError
+
+    given = getattr(args, "app_archive", False) or getattr(args, "app_db", None)
+    if args.command is not None and given:
+        raise UsageError(
+            "--archive/--db before a command open the app; for the command give them after "
+            "it (e.g. `close-tui events --archive --db PATH`)"
+        )
+    if getattr(args, "app_db", None) and not getattr(args, "app_archive", False):
+        raise UsageError("--db needs --archive (close-tui --archive --db PATH)")
+
+
+def app_archive_path(args: argparse.Namespace) -> Path:
+    """The archive ``close-tui --archive`` opens: ``--db``, else the profile's."""
+    return archive_path(argparse.Namespace(
+        db=getattr(args, "app_db", None),
+        demo=getattr(args, "demo", False),
+        profile=getattr(args, "profile", None),
+    ))
+
+
+def sync_demo_archive(args: argparse.Namespace, path: Path) -> None:
+    """Fill ``path`` from the emulated organization (``close-tui --demo --archive`` when
+    there is no demo archive yet), saying what it does on stderr."""
+    print(
+        f"close-tui: no demo archive yet: syncing the emulated organization into {path} "
+        "(once, about 20 s; `close-tui --demo archive sync` updates it)",
+        file=sys.stderr,
+    )
+    sync_args = argparse.Namespace(
+        demo=True, hostile=getattr(args, "hostile", False), profile=None, base_url=None,
+        db=str(path), parallel=4, max_rate=None, no_progress=False, timeout=30.0, retries=5,
+    )
+    asyncio.run(_sync(sync_args))
+
+
 def wants_archive(args: argparse.Namespace) -> bool:
     """Whether the parsed command is one of ours (``archive …``, ``events --archive``)."""
     if args.command == "archive":
@@ -157,6 +216,23 @@ def wants_archive(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``archive …`` or ``events --archive``; returns the exit code."""
+
+    def command() -> int:
+        if args.command == "events":
+            return _events(args)
+        action = args.archive_command
+        if action == "sync":
+            return asyncio.run(_sync(args))
+        if action == "status":
+            return _status(args)
+        return _export(args)
+
+    return guarded(command)
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run ``command``; an archive, search, credential or file failure is one line on
+    stderr and its exit code (a usage error goes on to the CLI's own handler)."""
     from close_tui import cli
     from close_tui.cli import UsageError
     from close_tui.core import errors
@@ -168,14 +244,7 @@ def run(args: argparse.Namespace) -> int:
     from close_tui.core.archive.text import SearchSyntaxError
 
     try:
-        if args.command == "events":
-            return _events(args)
-        command = args.archive_command
-        if command == "sync":
-            return asyncio.run(_sync(args))
-        if command == "status":
-            return _status(args)
-        return _export(args)
+        return command()
     except (SearchSyntaxError, OrganizationMismatch) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except UsageError:

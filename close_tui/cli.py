@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --demo: mix in records made to break terminals (markup, escape "
         "sequences, huge data)",
     )
+    from close_tui import archive_cli
+
+    archive_cli.add_app_options(parser)  # close-tui --archive [--db PATH]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     events = sub.add_parser(
@@ -162,8 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     name_cli.add_options(events)  # --lead NAME, --user NAME
     _request_options(events)
-    from close_tui import archive_cli
-
     archive_cli.add_events_options(events)
 
     one = sub.add_parser("event", help="print one event's JSON", description="Print one event.")
@@ -306,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     _INTERRUPT.clear()
     try:
+        from close_tui import archive_cli
+
+        archive_cli.check_app_options(args)
         if args.command is None:
             return _run_app(args)
         if args.command == "auth":
@@ -316,8 +320,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from close_tui import restore_cli
 
             return restore_cli.run(args)
-        from close_tui import archive_cli
-
         if archive_cli.wants_archive(args):
             from close_tui import name_cli
 

@@ -35,6 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from close_tui.core.client import CloseClient
 from close_tui.core.credentials import CredentialStore
+from close_tui.core.feed import EventSource
 from close_tui.core.filters import EventFilter
 from close_tui.core.follow import DEFAULT_INTERVAL
 from close_tui.core.me import parse_me
@@ -103,15 +104,19 @@ class CloseTuiApp(App[None]):
         names_quiet: float | None = None,
         keymap: Mapping[str, object] | None = None,
         notices: Iterable[str] = (),
+        source: EventSource | None = None,
     ) -> None:
         """``follow_interval``/``follow_sleep`` pace live follow (tests inject a sleeper
         they control); ``views`` keeps saved views (default: the profile's config, or
         memory without an account); ``history_size``/``history_rows`` bound what Back
         can restore without a request; ``keymap`` remaps binding ids to keys;
-        ``names_quiet`` is how long lead names wait to be looked up together (tests: 0)."""
+        ``names_quiet`` is how long lead names wait to be looked up together (tests: 0);
+        ``source`` is where the explorer's events come from (default: the client;
+        ``close-tui --archive`` gives the local archive)."""
         super().__init__()
         #: The session's client (``None`` until the user signs in).
         self.client = client
+        self.event_source = source
         self.account = account
         self.organization = organization
         self.views: ViewStore = views or (
@@ -164,7 +169,7 @@ class CloseTuiApp(App[None]):
 
     def _new_explorer(self, client: CloseClient) -> ExplorerScreen:
         return ExplorerScreen(client, settings=self.settings, views=self.views,
-                              organization=self.organization)
+                              organization=self.organization, source=self.event_source)
 
     async def start_session(self, client: CloseClient, organization: str | None) -> None:
         """Show ``client``'s organization from the initial filter; the previous session's

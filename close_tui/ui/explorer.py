@@ -168,7 +168,7 @@ def filter_crumb(flt: EventFilter) -> Crumb:
     if not params:
         return Crumb("all")
     names = flt.field_names
-    if not any(k.startswith("date_updated__") for k in params):
+    if not any(k.startswith("date_updated__") or k == "search" for k in params):
         if names == {"lead_id"}:
             return Crumb("lead", flt.lead_id or "")
         if names == {"user_id"}:
@@ -230,6 +230,9 @@ class ExplorerScreen(Screen[None]):
         super().__init__()
         self.client = client
         self.source: EventSource = source if source is not None else client
+        #: The view reads a local archive (``close-tui --archive``): any filter combination
+        #: and a search in the form; follow and restore, which need the API, say so.
+        self.reads_archive = getattr(self.source, "kind", None) == "archive"
         self.settings = settings
         self.views = views
         self.organization = organization
@@ -238,11 +241,20 @@ class ExplorerScreen(Screen[None]):
             weight=_entry_weight, shed=_shed_entry,
         )
         self.details = EventCache()
-        #: Names for ids (users, leads, custom fields, statuses), looked up within a
-        #: share of the rate limit; never raises, never shows as the view's error.
-        quiet = QUIET if settings.names_quiet is None else settings.names_quiet
-        self.names = Directory(client, on_change=self._names_changed, quiet=quiet,
-                               max_wait=max(quiet, MAX_WAIT if quiet else 0.0))
+        #: Names for ids (users, leads, custom fields, statuses): looked up within a
+        #: share of the rate limit (never raises, never the view's error); on the archive,
+        #: the names its syncs stored, and no look-up is ever sent.
+        self.names: Directory | ArchiveNames
+        if self.reads_archive:
+            from close_tui.core.archive.names import ArchiveNames
+            from close_tui.core.archive.source import ArchiveSource
+
+            stored = self.source.stored_names() if isinstance(self.source, ArchiveSource) else {}
+            self.names = ArchiveNames(stored, on_change=self._names_changed)
+        else:
+            quiet = QUIET if settings.names_quiet is None else settings.names_quiet
+            self.names = Directory(client, on_change=self._names_changed, quiet=quiet,
+                                   max_wait=max(quiet, MAX_WAIT if quiet else 0.0))
         self.follow = FollowView(self, interval=settings.follow_interval,
                                  sleep=settings.follow_sleep, clock=settings.now)
         self._wanted_detail: str | None = None
@@ -266,7 +278,8 @@ class ExplorerScreen(Screen[None]):
         yield FilterForm(
             now=settings.now, local_tz=settings.local_tz, id="form",
             searches={"lead_id": names.search_leads, "user_id": names.search_users},
-            search_note=lambda: names.finder_note,
+            search_note=lambda: getattr(names, "finder_note", ""),
+            any_combination=self.reads_archive,
         )
         yield Breadcrumb(id="breadcrumb")
         yield LocalFilterBar(id="local-filter")
@@ -325,7 +338,12 @@ class ExplorerScreen(Screen[None]):
     def on_mount(self) -> None:
         self._unsubscribe_retries = self.client.retry_listeners.add(self._retrying)
         self.status.set(organization=self.organization or "…")
+        if self.reads_archive:
+            self.status.set(request=f"archive {Path(str(getattr(self.source, 'path', ''))).name}: ")
         self.watch(self.table, "time_mode", self._time_mode_changed, init=False)
+        if self.reads_archive:
+            self.table.set_names(self.names.names())
+            self.form.set_names(self.names.names())
         self.apply_filter(self.settings.initial_filter)
         self.set_focus(self.table)
 
@@ -648,7 +666,8 @@ class ExplorerScreen(Screen[None]):
         state, text = feed.footer()
         table.set_footer(state, text)
         self.status.set(rows=table.row_count, paging=feed.paging_text, error=feed.error,
-                        query=feed.sent_query or query_preview(feed.filter),
+                        query=feed.sent_query or (feed.filter.describe() if self.reads_archive
+                                                  else query_preview(feed.filter)),
                         activity="" if feed.phase != "loading" else self.status.info.activity)
         scanning = feed.phase == "more" and not feed.scan_stopped and table.wants_more
         self.local_bar.set_status(feed.local_status(table.row_count, scanning=scanning))
@@ -802,6 +821,11 @@ class ExplorerScreen(Screen[None]):
     def action_restore(self) -> None:
         """``u``: the plan to re-create the deleted lead or object behind the highlighted
         ``deleted`` event, in a modal; nothing is written before the user confirms."""
+        if self.reads_archive:
+            self.notify("Restore writes through the API; this view is the archive (run "
+                        "close-tui without --archive to restore)", severity="warning",
+                        markup=False, timeout=6)
+            return
         from close_tui.core.restore.job import RestoreJob
         from close_tui.ui.screens.restore import RestoreScreen
 
@@ -828,6 +852,11 @@ class ExplorerScreen(Screen[None]):
 
     # ----------------------------------------------------------------- live follow
     def action_toggle_follow(self) -> None:
+        if self.reads_archive:
+            self.notify("Live follow needs the API; this view is the archive (as of its "
+                        "last sync: `close-tui archive sync` adds what is new, r reloads)",
+                        severity="warning", markup=False, timeout=6)
+            return
         self.follow.toggle()
 
     def on_follow_polled(self, message: FollowPolled) -> None:
@@ -906,7 +935,13 @@ class ExplorerScreen(Screen[None]):
             view = self.views.load().get(name)
             if view is None:
                 raise KeyError(name)
-            flt = EventFilter.from_params(view.params).validate()
+            flt = EventFilter.from_params(view.params)
+            if self.reads_archive and view.params.get("search"):
+                from close_tui.core.archive.query import archive_filter
+
+                flt = archive_filter(flt, view.params["search"])
+            elif not self.reads_archive:  # the archive answers any combination
+                flt = flt.validate()
         except Exception as exc:
             self.notify(f"Cannot open view {name}: {error_text(exc)}", severity="error",
                         markup=False)
@@ -958,6 +993,11 @@ class ExplorerScreen(Screen[None]):
     def _start_export(self, feed: ViewFeed, path: Path, fmt: str) -> None:
         self._export_job = job = next(_export_jobs)
         client, flt, predicate = self.client, feed.filter, feed.predicate
+        archive = None
+        if self.reads_archive:  # an archive view exports from the file, any filter
+            from close_tui.core.archive.source import ArchiveSource
+
+            archive = feed.source if isinstance(feed.source, ArchiveSource) else None
         written = 0
 
         async def export() -> Message:
@@ -985,6 +1025,15 @@ class ExplorerScreen(Screen[None]):
                     text = format_progress(p, 76) + (f" · {written:,} match" if predicate else "")
                     self.post_message(ExportProgress(job, text))
 
+                if archive is not None:
+                    try:
+                        read = await archive.write_all(
+                            flt, Sink().write, on_page=lambda n: self.post_message(
+                                ExportProgress(job, f"{n:,} events read from the archive")))
+                    finally:
+                        writer.close()
+                    return ExportFinished(job, f"done: {written:,} events → {path} (from the "
+                                          f"archive, {read:,} read)", written=written)
                 try:
                     result = await export_events(client, flt, Sink(), on_progress=progress)
                 finally:

@@ -113,10 +113,10 @@ async def _names_settled(app: Any) -> bool:
     """The explorer's name look-ups are done (they run in the directory's own task, not
     a worker)."""
     try:
-        names = app.explorer.names
+        settle_names = app.explorer.names.settle  # the archive's names send nothing
     except (AttributeError, LookupError, AssertionError):
         return True
-    return bool(await names.settle(timeout=10.0))
+    return bool(await settle_names(timeout=10.0))
 
 
 def _loading(app: Any) -> bool:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from close_tui.core import jsonnum
-from close_tui.core.archive.query import ArchiveFilter, PageCursor, read_page
+from close_tui.core.archive.query import ArchiveFilter, Page, PageCursor, read_page
 from close_tui.core.archive.store import ArchiveStatus, ArchiveStore
 from close_tui.core.archive.sync import HISTORY
 from close_tui.core.archive.text import fts_query
@@ -99,11 +99,41 @@ class ArchiveSource:
             raise NotFound(f"event {event_id} is not in the archive")
         return event_from_raw(raw)
 
+    async def write_all(
+        self,
+        flt: EventFilter,
+        write: Callable[[Event], None],
+        *,
+        on_page: Callable[[int], object] | None = None,
+    ) -> int:
+        """Every event of ``flt``, newest first, to ``write`` (the app's export of an
+        archive view); ``on_page(read so far)`` after each page. Returns how many."""
+        pager = self.pager(flt, limit=MAX_ARCHIVE_PAGE)
+        read = 0
+        while not pager.exhausted:
+            for event in await pager.next_page():
+                write(event)
+                read += 1
+            if on_page is not None:
+                on_page(read)
+        return read
+
     # ------------------------------------------------------------------ about the archive
 
     async def status(self, now: datetime | None = None) -> ArchiveStatus:
         when = now or datetime.now(UTC)
         return await self._call(lambda store: store.status(when, HISTORY))
+
+    async def names(self) -> dict[str, str]:
+        """The display names the syncs learned (users, leads, custom fields), by id: what
+        the explorer can show for ids on the archive, where it sends no look-up."""
+        return await self._call(lambda store: store.names())
+
+    def stored_names(self) -> dict[str, str]:
+        """:meth:`names` without awaiting, for the explorer's constructor (one small
+        table: a few hundred rows)."""
+        with self._lock:
+            return self._store.names()
 
     async def unindexed(self) -> int:
         """Events stored but not yet searchable (an interrupted sync left them)."""
@@ -152,10 +182,16 @@ class ArchivePager:
         self._busy = True
         try:
             cursor, flt, limit = self._cursor, self.filter, self.limit
-            page = await self._source._call(lambda store: read_page(store, flt, cursor, limit))
+
+            def read(store: ArchiveStore) -> tuple[Page, list[Event]]:
+                # Parsed in the worker thread too: 50 events cost ~2.5 ms of JSON and
+                # validation, ten times the SQLite read, and the event loop draws frames.
+                page = read_page(store, flt, cursor, limit)
+                return page, [event_from_raw(raw) for raw in page.raws]
+
+            page, events = await self._source._call(read)
         finally:
             self._busy = False
-        events = [event_from_raw(raw) for raw in page.raws]
         self.pages_fetched += 1
         self.events_yielded += len(events)
         self.plan = page.plan

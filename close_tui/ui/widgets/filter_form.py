@@ -87,6 +87,8 @@ DATE_FIELDS: Final[tuple[str, ...]] = ("since", "until")
 NAME_FIELDS: Final[tuple[str, ...]] = ("lead_id", "user_id")
 #: What a name field says while nothing is chosen for the name typed.
 CHOOSE_A_MATCH: Final = "choose a match: ↓ Enter"
+#: The archive's full-text field (only in a form made with ``any_combination``).
+SEARCH_FIELD: Final = "search"
 
 _SHORT_LABELS: Final[dict[str, str]] = {
     "lead_id": "lead",
@@ -97,6 +99,7 @@ _SHORT_LABELS: Final[dict[str, str]] = {
     "object_id": "object",
     "action": "action",
     "until": "until",
+    "search": "search",
 }
 _PLACEHOLDERS: Final[dict[str, str]] = {
     "lead_id": "lead_… or its URL",
@@ -107,6 +110,7 @@ _PLACEHOLDERS: Final[dict[str, str]] = {
     "object_id": "acti_/cont_/oppo_…",
     "action": "created (↑↓)",
     "until": "date, …T10:00Z, 1h",
+    "search": 'words in summaries, names, payloads · "a phrase" · pre*',
 }
 #: Placeholders and help of the name fields when they find by name.
 _NAME_PLACEHOLDERS: Final[dict[str, str]] = {
@@ -129,6 +133,8 @@ _HELP: Final[dict[str, str]] = {
     "object_id": "Object id (acti_/cont_/oppo_/task_/lead_…): events of this one object.",
     "action": "Action: ↑/↓ cycle the actions of the type, → accepts the suggestion.",
     "until": "Updated until: a date (to the end of that day), a date-time, …Z, or a span back.",
+    "search": "Full text over the archive's summaries, names and payloads: every word must "
+    'match, "quoted words" as a phrase, word* as a prefix.',
 }
 
 
@@ -174,6 +180,7 @@ _IN_WORDS: Final[dict[str, str]] = {
     "action": "action: ",
     "since": "since ",
     "until": "until ",
+    "search": "search: ",
 }
 
 
@@ -235,13 +242,18 @@ def evaluate(
     local_tz: tzinfo,
     given_dates: Mapping[str, GivenDate] | None = None,
     choosing: frozenset[str] = frozenset(),
+    any_combination: bool = False,
 ) -> FormState:
     """The form's state for these field texts: what is disabled and why, each field's
     inline message, the hint line, and the filter to apply (``None`` when Apply must stay
     disabled: an unsupported set, an invalid value or an unreadable date).
 
     ``choosing``: fields holding a name typed to find (lead, user) with no match chosen
-    yet: they count as filled, and Apply waits for the choice."""
+    yet: they count as filled, and Apply waits for the choice.
+
+    ``any_combination`` is the local archive's form: every set of fields is answered (the
+    API's table of combinations does not apply, nothing is disabled for it), the hint
+    says "archive", and a ``search`` text makes the filter an ``ArchiveFilter``."""
     given_dates = given_dates or {}
     texts = {name: values.get(name, "").strip() for name in FORM_FIELDS}
     filled = frozenset(name for name in FILTER_FIELDS if texts[name])
@@ -252,7 +264,7 @@ def evaluate(
 
     name: str
     for name in FILTER_FIELDS:
-        why = None if name in filled else why_disabled(filled, name)
+        why = None if name in filled or any_combination else why_disabled(filled, name)
         if why is not None:
             state.disabled.add(name)
             state.reasons[name] = (short_reason(name, why), "disabled")
@@ -306,10 +318,25 @@ def evaluate(
     if "since" in dates and "until" in dates and dates["since"][1] >= dates["until"][1]:
         warnings.append(("until", "until is not after since: nothing will match"))
 
-    supported = is_supported(filled)
+    search = values.get(SEARCH_FIELD, "").strip() if any_combination else ""
+    if any_combination:
+        state.tooltips[SEARCH_FIELD] = _HELP[SEARCH_FIELD]
+        state.reasons[SEARCH_FIELD] = ("", "")
+        if search:
+            from close_tui.core.archive.text import SearchSyntaxError, fts_query
+
+            try:
+                fts_query(search)
+            except SearchSyntaxError as exc:
+                message = visible(str(exc))
+                errors.append((SEARCH_FIELD, message))
+                state.reasons[SEARCH_FIELD] = (message, "error")
+
+    supported = any_combination or is_supported(filled)
     if errors:
         where, message = errors[0]
-        state.hint, state.hint_level = f"{FIELD_LABELS[where]}: {message}", "error"
+        label = FIELD_LABELS.get(where, where)
+        state.hint, state.hint_level = f"{label}: {message}", "error"
     elif pending:
         what = _SHORT_LABELS[pending[0]]
         state.hint = f"{what}: choose one of the matches (↓ then Enter), or paste an id"
@@ -323,6 +350,10 @@ def evaluate(
             state.hint, state.hint_level = unsupported_message(filled), "error"
     else:
         parts = [describe(filled)]
+        if any_combination:  # say where the answer comes from, and that anything goes
+            parts = ["archive (any combination)", describe(filled) if filled else "all events"]
+            if search:
+                parts.append(f"search {visible(search)}")
         if dates:
             parts.append(" ".join(state.reasons[n][0] for n in DATE_FIELDS if n in dates))
         state.hint = "✓ " + " · ".join(parts) + " · Enter applies"
@@ -337,6 +368,10 @@ def evaluate(
         for op, when in dates.values():
             changes[f"date_updated__{op}"] = when
         state.filter = EventFilter().replace(**changes)
+        if search:
+            from close_tui.core.archive.query import archive_filter
+
+            state.filter = archive_filter(state.filter, search)
     return state
 
 
@@ -463,6 +498,8 @@ class FilterForm(Widget):
         .field-label { width: 9; padding: 0 1; color: $text-muted; }
         .cell:focus-within .field-label { color: $accent; text-style: bold; }
         FieldInput { width: 1fr; }
+        #search-cell { column-span: 4; }
+        &.-narrow #search-cell { column-span: 2; }
         FieldInput:disabled { background: $surface; }
         /* Under its field (past the label), wrapped: read whole, never cut. */
         .reason {
@@ -563,8 +600,14 @@ class FilterForm(Widget):
         id: str | None = None,
         classes: str | None = None,
         disabled: bool = False,
+        any_combination: bool = False,
     ) -> None:
+        """``any_combination``: the form of the local archive (see :func:`evaluate`),
+        with a ``search`` field for its full text."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.any_combination = any_combination
+        #: The fields this form has (the archive's adds ``search``).
+        self._field_names = FORM_FIELDS + ((SEARCH_FIELD,) if any_combination else ())
         self._now = now or utc_now
         self._local_tz: tzinfo = local_tz or datetime.now().astimezone().tzinfo or UTC
         self._given_dates: dict[str, GivenDate] = {}
@@ -602,6 +645,13 @@ class FilterForm(Widget):
                                 id=f"{name}-finder",
                             )
                     yield Static(Content(""), classes="reason", id=f"{name}-reason")
+            if self.any_combination:
+                with Vertical(classes="cell", id=f"{SEARCH_FIELD}-cell"):
+                    with Horizontal(classes="cell-row"):
+                        yield Label(Content(_SHORT_LABELS[SEARCH_FIELD]), classes="field-label")
+                        yield FieldInput(SEARCH_FIELD, placeholder=_PLACEHOLDERS[SEARCH_FIELD],
+                                         id=SEARCH_FIELD)
+                    yield Static(Content(""), classes="reason", id=f"{SEARCH_FIELD}-reason")
         with Horizontal(id="status-row"):
             yield Static(Content(""), id="hint")
             yield Button("Apply", id="apply", variant="primary", compact=True, disabled=True)
@@ -672,7 +722,9 @@ class FilterForm(Widget):
                     self._given_dates[name] = GivenDate(text, op, when)
                     values[name] = text
                     break
-        for name in FORM_FIELDS:
+        if self.any_combination:
+            values[SEARCH_FIELD] = getattr(flt, SEARCH_FIELD, None) or ""
+        for name in self._field_names:
             self._set_value(name, values[name])
         self._name_the_ids(even_focused=True)
         self._refresh_state()
@@ -690,7 +742,7 @@ class FilterForm(Widget):
 
     def clear(self) -> None:
         self._given_dates = {}
-        for name in FORM_FIELDS:
+        for name in self._field_names:
             self._set_value(name, "")
         self._refresh_state()
 
@@ -710,7 +762,7 @@ class FilterForm(Widget):
     def values(self) -> dict[str, str]:
         """Each field's value: its text, or for a name field showing a chosen name, the
         chosen id."""
-        out = {name: self.field_input(name).value for name in FORM_FIELDS}
+        out = {name: self.field_input(name).value for name in self._field_names}
         for name in self._searches:
             finder = self.finder(name)
             chosen = finder.id_for(out[name]) if finder is not None else None
@@ -720,7 +772,7 @@ class FilterForm(Widget):
 
     def texts(self) -> dict[str, str]:
         """What each field shows (a chosen name, not its id)."""
-        return {name: self.field_input(name).value for name in FORM_FIELDS}
+        return {name: self.field_input(name).value for name in self._field_names}
 
     def paste_text(self, text: str, target: str | None = None) -> None:
         """Put pasted ``text`` where it belongs (see :func:`core.idroute.route_paste`);
@@ -735,7 +787,7 @@ class FilterForm(Widget):
             return
         destination: str = route.field
         filled = self._evaluate().filled - {destination}
-        why = why_disabled(filled, destination)
+        why = None if self.any_combination else why_disabled(filled, destination)
         if why is not None:
             self.post_message(
                 self.Notice(
@@ -744,7 +796,10 @@ class FilterForm(Widget):
             )
             return
         self._set_value(destination, route.value)
-        if route.implied_object_type and can_add(filled | {destination}, "object_type"):
+        if route.implied_object_type and (
+            can_add(filled | {destination}, "object_type")
+            or (self.any_combination and "object_type" not in filled)
+        ):
             self._set_value("object_type", route.implied_object_type)
         if route.warning:
             self.post_message(self.Notice(route.warning, "warning"))
@@ -876,6 +931,7 @@ class FilterForm(Widget):
             local_tz=self._local_tz,
             given_dates=self._given_dates,
             choosing=self._choosing(),
+            any_combination=self.any_combination,
         )
 
     def _choosing(self) -> frozenset[str]:
@@ -912,7 +968,7 @@ class FilterForm(Widget):
     def _refresh_state(self) -> None:
         state = self._evaluate()
         self._state = state
-        for name in FORM_FIELDS:
+        for name in self._field_names:
             field_input = self.field_input(name)
             # Filled fields stay enabled whatever happens, so they can always be emptied.
             field_input.disabled = name in state.disabled

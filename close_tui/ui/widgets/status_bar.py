@@ -22,6 +22,7 @@ class StatusInfo:
     error: str = ""
     activity: str = ""  # transient: "retrying in 3 s"
     names: str = ""  # "names limited": some ids are shown as they are, for now
+    request: str = "GET /event/?"  # what the query line's query is for (or "archive …: ")
 
 
 class StatusBar(Vertical):
@@ -74,7 +75,7 @@ class StatusBar(Vertical):
         if info.activity:
             summary.append("   " + visible(info.activity), "bold yellow")
         query = Text()
-        query.append("GET /event/?", "dim")
+        query.append(visible(info.request), "dim")
         query.append(visible(info.query))
         if info.error:
             query.append("   ⚠ " + visible(info.error), "bold red")
