@@ -341,9 +341,10 @@ class ExplorerScreen(Screen[None]):
         if self.reads_archive:
             self.status.set(request=f"archive {Path(str(getattr(self.source, 'path', ''))).name}: ")
         self.watch(self.table, "time_mode", self._time_mode_changed, init=False)
-        if self.reads_archive:
+        if self.reads_archive:  # every name the archive has, at once
             self.table.set_names(self.names.names())
             self.form.set_names(self.names.names())
+            self.detail.set_names(self.names.names())
         self.apply_filter(self.settings.initial_filter)
         self.set_focus(self.table)
 
