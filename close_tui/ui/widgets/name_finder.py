@@ -81,12 +81,12 @@ class NameFinder(Widget):
     NameFinder > SuggestionList {
         display: none;
         overlay: screen;
-        constrain: none inside;
+        constrain: inside inside;
         height: auto;
         max-height: 10;
         /* Wider than a form field: a name, its status and short id on one line. */
         width: 1fr;
-        min-width: 48;
+        min-width: 56;
         border: tall $border-blurred;
         background: $surface;
         padding: 0;
@@ -359,4 +359,7 @@ def _line(match: Match) -> Text:
         line.append(visible(status), style="dim")
     line.append("  ")
     line.append(short_id(match.id), style="dim")
+    # One line a match: a long name is cut (with …), never wrapped under itself.
+    line.no_wrap = True
+    line.overflow = "ellipsis"
     return line
