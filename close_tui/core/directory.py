@@ -250,6 +250,12 @@ class Directory(NameDirectory):
         return bool(self._field_refs) and bool(self._fields_failed)
 
     @property
+    def idle(self) -> bool:
+        """Nothing to do now: no look-up queued, or the queued ones wait for the rate
+        budget (a steady state: the screen shows what it has, "names limited")."""
+        return not self._jobs or self._waiting_for_budget
+
+    @property
     def status_text(self) -> str:
         return "names limited" if self.limited else ""
 
