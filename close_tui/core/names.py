@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
@@ -51,6 +51,34 @@ _LEAD_ID: Final = re.compile(r"lead_[A-Za-z0-9]{1,64}\Z")
 _RANK_CHILD: Final = 1  # a child's copy (task.lead_name, opportunity.lead_name, user_name)
 _RANK_OWN: Final = 2  # the object's own event (lead.display_name, custom field name)
 _RANK_API: Final = 3  # the API's current answer (GET /user/, GET /lead/{id}/)
+
+
+class NamesUsed(Mapping[str, str]):
+    """A view of ``names`` that records the ids asked for: :attr:`used` maps each to
+    the name it had then (``None``: none yet), so a view drawn with names can tell
+    whether newer names change it."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+        self.used: dict[str, str | None] = {}
+
+    @property
+    def missing(self) -> set[str]:
+        """The ids asked for that had no name."""
+        return {key for key, name in self.used.items() if name is None}
+
+    def __getitem__(self, key: str) -> str:
+        value = self._names.get(key)
+        self.used[key] = value
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class JsonGetter(Protocol):

@@ -65,6 +65,22 @@ def leads_starting(emulator: Emulator, minimum: int) -> tuple[str, list[str]]:
     return head, by_head[head]
 
 
+async def open_event(pilot: Any, app: CloseTuiApp, event_id: str) -> list[str]:
+    """Page the view until ``event_id`` is shown and put the cursor on it (its detail
+    opens); the ids shown."""
+    await settle(pilot)
+    ids = shown_ids(app)
+    for _ in range(50):  # bounded: pages of the one lead's view
+        if event_id in ids or app.explorer.feed.phase != "more":
+            break
+        app.explorer.load_more()
+        await settle(pilot)
+        ids = shown_ids(app)
+    app.explorer.table.move_cursor(ids.index(event_id))
+    await settle(pilot)
+    return ids
+
+
 def searches(emulator: Emulator, since: int = 0) -> int:
     return sum(1 for r in emulator.request_log[since:] if r.path == "/api/v1/data/search/")
 
@@ -201,14 +217,7 @@ async def test_names_in_the_header_the_changes_tab_and_summaries(
     lead_name = ui_emulator.leads[target["lead_id"]]["display_name"]
     app = app_factory(initial_filter=EventFilter(lead_id=target["lead_id"]))
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        ids = shown_ids(app)
-        while target["id"] not in ids and app.explorer.feed.phase == "more":
-            app.explorer.load_more()
-            await settle(pilot)
-            ids = shown_ids(app)
-        app.explorer.table.move_cursor(ids.index(target["id"]))
-        await settle(pilot)
+        ids = await open_event(pilot, app, target["id"])
         detail = app.explorer.detail
         assert detail.event_id == target["id"] and detail.active_tab == "changes"
 
@@ -236,14 +245,7 @@ async def test_a_status_change_reads_as_labels(
     old, new = target["previous_data"]["status_label"], target["data"]["status_label"]
     app = app_factory(initial_filter=EventFilter(lead_id=target["lead_id"]))
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        ids = shown_ids(app)
-        while target["id"] not in ids and app.explorer.feed.phase == "more":
-            app.explorer.load_more()
-            await settle(pilot)
-            ids = shown_ids(app)
-        app.explorer.table.move_cursor(ids.index(target["id"]))
-        await settle(pilot)
+        await open_event(pilot, app, target["id"])
         changes = " ".join(plain(app.explorer.detail.changes_view, 110).split())
         old_id, new_id = target["previous_data"]["status_id"], target["data"]["status_id"]
         old_short, new_short = (f"{i[:8]}…{i[-3:]}" for i in (old_id, new_id))

@@ -21,7 +21,7 @@ control characters made visible.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -47,6 +47,7 @@ from close_tui.core.diff import (
     event_changes,
 )
 from close_tui.core.models import Event
+from close_tui.core.names import NamesUsed
 from close_tui.core.rows import short_id
 from close_tui.core.sanitize import visible
 from close_tui.ui.keys import bindings_for
@@ -438,28 +439,6 @@ def _change_text(event: Event, change: FieldChange, names: Mapping[str, str]) ->
     return out
 
 
-class _NamesUsed(Mapping[str, str]):
-    """A view of the names that records which ids were looked up: the pane redraws on
-    new names only when one of those changed."""
-
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self._names = names
-        self.used: dict[str, str | None] = {}
-
-    def __getitem__(self, key: str) -> str:
-        value = self._names.get(key)
-        self.used[key] = value
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
 class EventDetail(Vertical):
     """Shows one event. The app fetches; this widget only draws what it is given.
 
@@ -556,7 +535,7 @@ class EventDetail(Vertical):
                 self.changes_view.update(self._changes_content(event, self.changes))
 
     def _changes_content(self, event: Event, changes: EventChanges) -> RenderableType:
-        names = _NamesUsed(self._names)
+        names = NamesUsed(self._names)
         content = changes_renderable(event, changes, self._format_time, names)
         self._names_used.update(names.used)
         return content

@@ -21,7 +21,7 @@ and when the cursor moves or a row is chosen; the app owns the I/O and calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from math import ceil
@@ -42,6 +42,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from close_tui.core.models import Event
+from close_tui.core.names import NamesUsed
 from close_tui.core.rows import (
     TIME_MODES,
     EventRow,
@@ -211,27 +212,6 @@ def fit_person(name: str, width: int) -> str:
 
 #: Rows kept to be summarized again once their names come (their events are kept).
 MAX_RESUMMARIZED = 2000
-
-
-class _LookedUp(Mapping[str, str]):
-    """The names, recording which ids a summary asked for and did not find."""
-
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self._names = names
-        self.missing: set[str] = set()
-
-    def __getitem__(self, key: str) -> str:
-        value = self._names.get(key)
-        if value is None:
-            self.missing.add(key)
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
 
 
 class EventTable(ScrollView, can_focus=True):
@@ -741,7 +721,7 @@ class EventTable(ScrollView, can_focus=True):
         return label
 
     def _summarize(self, event: Event) -> str:
-        looked_up = _LookedUp(self._names)
+        looked_up = NamesUsed(self._names)
         text = summarize(event, looked_up)
         if looked_up.missing:
             # Named later (field lists, statuses arrive after the first page): kept to
