@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from rich.console import Console
 from textual.widgets import Static
 from ui_support import SIZE, UI_NOW, make_app, settle
@@ -23,6 +24,14 @@ from close_tui.ui.widgets.filter_form import CHOOSE_A_MATCH
 from close_tui.ui.widgets.name_finder import NameFinder
 
 AppFactory = Callable[..., CloseTuiApp]
+
+
+@pytest.fixture
+def ui_emulator() -> Emulator:
+    """A fresh organization per test (shadows the shared one): names are looked up within
+    the rate budget, and the shared emulator's frozen clock never renews its window, so
+    after other tests its budget would hold every look-up back."""
+    return Emulator(EmulatorConfig(), clock=FakeClock(UI_NOW))
 
 
 def shown_ids(app: CloseTuiApp) -> list[str]:
