@@ -226,6 +226,8 @@ class Directory(NameDirectory):
         self._statuses_loaded: set[str] = set()
         self._last_own_rate: RateLimit | None = None
         self._waiting_for_budget = False
+        #: The pump sleeps for the budget right now (however briefly).
+        self._budget_sleep = False
         self._limited_shown = False
         # The finder.
         self._finder_cache: OrderedDict[str, list[LeadMatch]] = OrderedDict()
@@ -253,7 +255,7 @@ class Directory(NameDirectory):
     def idle(self) -> bool:
         """Nothing to do now: no look-up queued, or the queued ones wait for the rate
         budget (a steady state: the screen shows what it has, "names limited")."""
-        return not self._jobs or self._waiting_for_budget
+        return not self._jobs or self._waiting_for_budget or self._budget_sleep
 
     @property
     def status_text(self) -> str:
@@ -426,7 +428,11 @@ class Directory(NameDirectory):
                 if wait > 0:
                     self._waiting_for_budget = wait >= LIMITED_WAIT or self._waiting_for_budget
                     self._flag_changed()
-                    await self._sleep(wait)
+                    self._budget_sleep = True
+                    try:
+                        await self._sleep(wait)
+                    finally:
+                        self._budget_sleep = False
                     continue
                 self._waiting_for_budget = False
                 await self._run(job)
