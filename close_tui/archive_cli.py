@@ -485,34 +485,10 @@ def _export(args: argparse.Namespace) -> int:
 def archive_filter_from_args(args: argparse.Namespace, *, now: datetime) -> Any:
     """The :class:`ArchiveFilter` the ``events`` flags describe: like the API path's
     filter, but any combination is fine (the archive answers them all)."""
-    from close_tui.cli import UsageError
+    from close_tui.cli import UsageError, filter_values_from_args
     from close_tui.core.archive.query import ArchiveFilter
-    from close_tui.core.dates import DateParseError, parse_user_datetime
-    from close_tui.core.filters import FILTER_FIELDS
-    from close_tui.core.idroute import check_field_value
 
-    values: dict[str, Any] = {}
-    for name in FILTER_FIELDS:
-        value = getattr(args, name)
-        if value is not None and not value.strip():
-            raise UsageError(f"--{name.replace('_', '-')} is empty")
-        values[name] = value or None
-    for name in FILTER_FIELDS:
-        if values[name] is None:
-            continue
-        check = check_field_value(
-            name, values[name], object_type=values["object_type"], object_id=values["object_id"]
-        )
-        if check.error:
-            raise UsageError(f"--{name.replace('_', '-')}: {check.error}")
-    try:
-        if args.since:
-            values["date_updated__gte"], _ = parse_user_datetime(args.since, now=now, bound="since")
-        if args.until:
-            until, inclusive = parse_user_datetime(args.until, now=now, bound="until")
-            values["date_updated__lte" if inclusive else "date_updated__lt"] = until
-    except DateParseError as exc:
-        raise UsageError(str(exc)) from None
+    values = filter_values_from_args(args, now=now)
     search = args.search
     if search is not None and not search.strip():
         raise UsageError("--search is empty")

@@ -265,8 +265,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def filter_from_args(args: argparse.Namespace, *, now: datetime) -> EventFilter:
-    """The EventFilter the flags describe; UsageError for bad dates or combinations."""
+def filter_values_from_args(args: argparse.Namespace, *, now: datetime) -> dict[str, Any]:
+    """The filter fields and dates the flags give (``EventFilter`` keywords), each id
+    checked by its prefix and the dates read; UsageError for an empty or bad value. The
+    API path validates the combination on top; the archive takes any."""
     given = {name: getattr(args, name) for name in FILTER_FIELDS}
     for name, value in given.items():
         # `--lead-id "$UNSET"` must not silently become "the whole log".
@@ -290,6 +292,12 @@ def filter_from_args(args: argparse.Namespace, *, now: datetime) -> EventFilter:
             values["date_updated__lte" if inclusive else "date_updated__lt"] = until
     except DateParseError as exc:
         raise UsageError(str(exc)) from None
+    return values
+
+
+def filter_from_args(args: argparse.Namespace, *, now: datetime) -> EventFilter:
+    """The EventFilter the flags describe; UsageError for bad dates or combinations."""
+    values = filter_values_from_args(args, now=now)
     flt = EventFilter(**values)
     try:
         return flt.validate()
