@@ -122,14 +122,11 @@ class SyncRun:
 
 
 @dataclass(frozen=True)
-class Gap:
-    """A range of ``date_updated`` (microseconds, inclusive) no sync has covered."""
+class UsRange:
+    """A range of ``date_updated`` in microseconds, both ends included."""
 
     lo_us: int
     hi_us: int
-    #: ``True`` when it is older than the API's 30 days: its events can no longer be
-    #: fetched and may be missing for good. ``False``: the next sync fetches it.
-    lost: bool
 
     @property
     def lo(self) -> datetime:
@@ -138,6 +135,15 @@ class Gap:
     @property
     def hi(self) -> datetime:
         return from_us(self.hi_us)
+
+
+@dataclass(frozen=True)
+class Gap(UsRange):
+    """A range of ``date_updated`` no sync has covered."""
+
+    #: ``True`` when it is older than the API's 30 days: its events can no longer be
+    #: fetched and may be missing for good. ``False``: the next sync fetches it.
+    lost: bool
 
 
 @dataclass(frozen=True)

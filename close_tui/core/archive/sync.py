@@ -43,7 +43,7 @@ from typing import Any, Final
 from close_tui.core.archive.errors import OrganizationMismatch
 from close_tui.core.archive.lock import sync_lock
 from close_tui.core.archive.schema import get_meta, set_meta
-from close_tui.core.archive.store import ArchiveStore, UpsertCounts, from_us, to_us
+from close_tui.core.archive.store import ArchiveStore, UpsertCounts, UsRange, to_us
 from close_tui.core.client import CloseClient
 from close_tui.core.exporter import ExportOptions, ExportResult, export_events
 from close_tui.core.filters import EventFilter
@@ -84,22 +84,12 @@ class SyncOptions:
 
 
 @dataclass(frozen=True)
-class SyncWindow:
-    """One range of ``date_updated`` a sync fetches (microseconds, inclusive)."""
+class SyncWindow(UsRange):
+    """One range of ``date_updated`` a sync fetches."""
 
-    lo_us: int
-    hi_us: int
     #: "recent" (newest stored − 5 min … now, or the whole 30 days the first time) or
     #: "hole" (a range an interrupted sync left).
     kind: str
-
-    @property
-    def lo(self) -> datetime:
-        return from_us(self.lo_us)
-
-    @property
-    def hi(self) -> datetime:
-        return from_us(self.hi_us)
 
     def filter(self) -> EventFilter:
         return EventFilter(date_updated__gte=self.lo, date_updated__lte=self.hi)
