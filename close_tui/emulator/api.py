@@ -30,7 +30,7 @@ from close_tui.core import filters, jsonnum
 from close_tui.core.dates import format_http_date, parse_api_datetime
 from close_tui.emulator.clock import system_clock
 from close_tui.emulator.dataset import MS_HOUR, MS_MINUTE, Json, Obj, OrgSim, Rec, Req, to_ms
-from close_tui.emulator.lookups import Lookups, rate_group
+from close_tui.emulator.lookups import LookupFailure, Lookups, int_param, rate_group
 from close_tui.emulator.store import Boundary, EventStore, after, before
 
 API_PREFIX = "/api/v1/"
@@ -109,11 +109,9 @@ class _Raw:
     payload: bytes
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+#: An API error answered as ``{"error": message}`` with its status: one kind for the
+#: event log and the look-ups alike.
+_ApiError = LookupFailure
 
 
 def _hash01(*parts: object) -> float:
@@ -466,8 +464,8 @@ class Emulator:
         return user
 
     def _user_list(self, params: Mapping[str, str]) -> Json:
-        skip = _int_param(params, "_skip", 0, lo=0)
-        limit = min(_int_param(params, "_limit", 100, lo=1), 100)
+        skip = int_param(params, "_skip", 0, lo=0)
+        limit = min(int_param(params, "_limit", 100, lo=1), 100)
         users = self.lookups.users_listed()
         page = users[skip : skip + limit]
         return {"data": page, "has_more": skip + limit < len(users)}
@@ -530,7 +528,7 @@ class Emulator:
                 "_skip is not supported by /event/: page with _cursor "
                 "(cursor_next / cursor_previous)",
             )
-        limit = min(_int_param(params, "_limit", DEFAULT_LIMIT, lo=1), MAX_LIMIT)
+        limit = min(int_param(params, "_limit", DEFAULT_LIMIT, lo=1), MAX_LIMIT)
         eq, dates = self._parse_filters(params)
         if not filters.is_supported(eq):
             raise _ApiError(400, filters.unsupported_message(eq))
@@ -755,16 +753,3 @@ def _date_bounds(dates: Mapping[str, int]) -> tuple[int | None, int | None]:
         elif op == "lte":
             tighten_hi(us // 1000)
     return lo, hi
-
-
-def _int_param(params: Mapping[str, str], name: str, default: int, *, lo: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _ApiError(400, f"{name} must be an integer, got {raw!r}") from None
-    if value < lo:
-        raise _ApiError(400, f"{name} must be at least {lo}")
-    return value

@@ -200,8 +200,8 @@ class Lookups:
         fields = self.data.custom_fields.get(kind)
         if fields is None:
             raise LookupFailure(404, f"unknown custom field type {kind!r}")
-        skip = _int(params, "_skip", 0, 0)
-        limit = min(_int(params, "_limit", LIST_MAX_LIMIT, 1), LIST_MAX_LIMIT)
+        skip = int_param(params, "_skip", 0, lo=0)
+        limit = min(int_param(params, "_limit", LIST_MAX_LIMIT, lo=1), LIST_MAX_LIMIT)
         return {"data": fields[skip : skip + limit], "has_more": skip + limit < len(fields)}
 
     def _statuses(self, kind: str) -> Json:
@@ -450,7 +450,9 @@ def _desc(text: str) -> tuple[int, ...]:
     return (*(-ord(c) for c in text), 1)
 
 
-def _int(params: Mapping[str, str], name: str, default: int, lo: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, *, lo: int) -> int:
+    """An integer query parameter (``_skip``, ``_limit``): ``default`` when absent or
+    empty, a 400 when it is no integer or below ``lo``."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
